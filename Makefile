@@ -1,0 +1,49 @@
+# The two commands a new user types: `make run` and `make test`.
+# Everything else here bootstraps what those two need on a machine that has only python3 and make.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SLOTGUARD_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export SLOTGUARD_TEST_PG_URL
+
+.PHONY: run test lint typecheck pytest bench migrate clean help
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+# Reinstall only when the lock or the project metadata changed.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the locked dependencies.
+
+run: $(STAMP) ## Migrate and start the service on the embedded default (SQLite + local calendar + demo tenant).
+	SLOTGUARD_INSECURE_DEV=$${SLOTGUARD_INSECURE_DEV-$${SLOTGUARD_RETELL_API_KEY:+0}} ; \
+	SLOTGUARD_INSECURE_DEV=$${SLOTGUARD_INSECURE_DEV:-1} ; export SLOTGUARD_INSECURE_DEV ; \
+	$(BIN)/slotguard migrate && exec $(BIN)/slotguard serve
+
+migrate: $(STAMP) ## Upgrade the database to the newest schema.
+	$(BIN)/slotguard migrate
+
+lint: $(STAMP) ## ruff check and format check.
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP) ## mypy --strict on src/.
+	$(BIN)/mypy src
+
+pytest: $(STAMP) ## The test suite against SQLite and PostgreSQL.
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest ## Everything CI runs: lint, type-check, tests on both databases.
+
+bench: $(STAMP) ## Benchmarks on PostgreSQL; JSON to stdout and bench/results/.
+	$(BIN)/python -m bench.run_all
+
+clean: ## Remove the venv and local databases.
+	rm -rf $(VENV) slotguard.db slotguard.db-wal slotguard.db-shm

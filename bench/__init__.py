@@ -1,0 +1,1 @@
+"""Benchmarks: each prints JSON; the latest figures live in BENCHMARKS.md."""

@@ -1,0 +1,1 @@
+"""slotguard: booking backend for AI phone agents with three layers of duplicate prevention."""

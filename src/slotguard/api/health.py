@@ -1,0 +1,49 @@
+"""Liveness, readiness and the Prometheus scrape endpoint."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from slotguard.booking.context import Context
+from slotguard.store.migrate import schema_state
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive and serving."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """The database answers and its schema is at the newest migration."""
+    ctx: Context = request.state.ctx
+    try:
+        state = await schema_state(ctx.engine)
+    except (SQLAlchemyError, OSError) as error:
+        return JSONResponse(
+            {"status": "unavailable", "database": f"unreachable: {type(error).__name__}"},
+            status_code=503,
+        )
+    if not state.at_head:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "reachable",
+                "migrations": f"at {state.current}, head is {state.head}; run `slotguard migrate`",
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "database": "reachable", "migrations": state.head})
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition of this process's metrics."""
+    ctx: Context = request.state.ctx
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Command line: ``slotguard serve / migrate / tenants apply / …``."""

@@ -1,0 +1,84 @@
+"""The vocabulary of duplicate detection: layers, results, reason codes, actions and decisions."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slotguard.domain.model import Appointment
+
+
+class Layer(enum.IntEnum):
+    """Which of the three defence layers made a decision."""
+
+    EARLY_WARNING = 1  # while the agent collects data
+    PRE_BOOKING = 2  # before any calendar call
+    POST_BOOKING = 3  # after the calendar answered or a webhook arrived
+
+
+class Result(enum.StrEnum):
+    """What a layer found."""
+
+    CLEAR = "clear"
+    WARNING = "warning"
+    BLOCKED = "blocked"
+    MERGED = "merged"  # Layer 3 matched a booking to an existing row
+    FLAGGED = "flagged"  # Layer 3 kept an external booking but marked it a duplicate
+
+
+class Reason(enum.StrEnum):
+    """Machine reason codes; the same strings appear in replies, logs, metrics and audit rows."""
+
+    NONE = "none"
+    SAME_DAY = "same_day"
+    SAME_SERVICE_UPCOMING = "same_service_upcoming"
+    EXACT_DUPLICATE = "exact_duplicate"
+    OVERLAPPING = "overlapping"
+    DAILY_LIMIT = "daily_limit"
+    KNOWN_BOOKING_UID = "known_booking_uid"
+    RESERVATION_MATCHED = "reservation_matched"
+    EXTERNAL_DUPLICATE = "external_duplicate"
+
+
+class Action(enum.StrEnum):
+    """What slotguard did about a decision."""
+
+    ALLOWED = "allowed"
+    WARNING = "warning"
+    BLOCKED = "blocked"
+    OVERRIDDEN = "overridden"  # the agent confirmed a same-day warning with confirm_duplicate
+    LINKED = "linked"
+    IGNORED = "ignored"
+    FLAGGED = "flagged"
+
+
+LAYER2_REASONS = frozenset({Reason.EXACT_DUPLICATE, Reason.OVERLAPPING, Reason.DAILY_LIMIT})
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One outcome of a layer for one request, with the appointments that caused it."""
+
+    layer: Layer
+    result: Result
+    reason: Reason
+    action: Action
+    existing: tuple[Appointment, ...] = field(default=())
+
+    @property
+    def first_existing(self) -> Appointment | None:
+        """The appointment to name to the caller, if any."""
+        return self.existing[0] if self.existing else None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """What the caller asks for: customer, service and an aware start and end."""
+
+    company_id: int
+    customer_id: int
+    service_id: int
+    start: datetime
+    end: datetime
+    ignore_appointment_id: int | None = None  # the appointment being rescheduled

@@ -1,0 +1,173 @@
+"""Entities and value types of the booking domain: frozen dataclasses, standard library only."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+class AppointmentStatus(enum.StrEnum):
+    """Lifecycle of an appointment; see ACTIVE_STATUSES for the ones that hold a slot."""
+
+    PENDING = "pending"  # reserved here, calendar answer not known yet
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    BOOKED = "booked"  # the calendar confirmed it
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"  # replaced by a newer appointment
+    NO_SHOW = "no_show"
+    COMPLETED = "completed"
+    FAILED = "failed"  # the calendar refused it; the slot is free again
+
+
+ACTIVE_STATUSES: frozenset[AppointmentStatus] = frozenset(
+    {
+        AppointmentStatus.PENDING,
+        AppointmentStatus.SCHEDULED,
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.BOOKED,
+    }
+)
+
+
+class AppointmentSource(enum.StrEnum):
+    """Who created the local appointment row."""
+
+    AGENT = "agent"
+    WEBHOOK = "webhook"
+    IMPORT = "import"
+    ADMIN = "admin"
+
+
+class Language(enum.StrEnum):
+    """Languages the agent may speak to callers."""
+
+    DE = "de"
+    EN = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A half-open interval ``[start, end)`` of aware datetimes; back-to-back does not overlap."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("TimeRange needs aware datetimes")
+        if self.end <= self.start:
+            raise ValueError("TimeRange must end after it starts")
+
+    def overlaps(self, other: TimeRange) -> bool:
+        """True when the two ranges share any instant (half-open: touching ends do not)."""
+        return self.start < other.end and other.start < self.end
+
+    @property
+    def duration(self) -> timedelta:
+        """Length of the range."""
+        return self.end - self.start
+
+
+def local_day(instant: datetime, tz: ZoneInfo) -> date:
+    """The calendar day of ``instant`` on the wall clock of ``tz`` (not the UTC date)."""
+    return instant.astimezone(tz).date()
+
+
+def local_day_bounds(day: date, tz: ZoneInfo) -> TimeRange:
+    """The instants that belong to ``day`` in ``tz``: 23, 24 or 25 hours around DST switches."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    # Normalise through UTC so arithmetic and comparisons are absolute, not wall-clock.
+    return TimeRange(start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC")))
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """Something a company offers, with a fixed duration and an optional Cal.com event type."""
+
+    id: int
+    company_id: int
+    name: str
+    duration_minutes: int
+    aliases: tuple[str, ...] = ()
+    calcom_event_type_id: int | None = None
+
+    @property
+    def duration(self) -> timedelta:
+        """Duration as a timedelta."""
+        return timedelta(minutes=self.duration_minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """Weekly opening hours: weekday (0 = Monday) → list of (opens, closes) wall-clock pairs."""
+
+    weekly: dict[int, tuple[tuple[time, time], ...]]
+
+    def intervals(self, day: date, tz: ZoneInfo) -> list[TimeRange]:
+        """The open intervals of ``day`` as aware ranges; empty when closed."""
+        result = []
+        for opens, closes in self.weekly.get(day.weekday(), ()):
+            start = datetime.combine(day, opens, tzinfo=tz)
+            end = datetime.combine(day, closes, tzinfo=tz)
+            if end > start:
+                result.append(TimeRange(start, end))
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """A tenant: one business with its own zone, language, limits and calendar."""
+
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    language: Language
+    max_appointments_per_day: int
+    same_service_window_days: int
+    calendar: str  # "local" or "calcom"
+    opening_hours: OpeningHours
+    calcom_api_key_env: str | None = None
+    calcom_webhook_secret_env: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The company's IANA zone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A caller of one company, identified by phone (E.164) or, when withheld, name + email."""
+
+    id: int
+    company_id: int
+    name: str | None
+    phone_e164: str | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """The local mirror of one booking."""
+
+    id: int
+    company_id: int
+    customer_id: int
+    service_id: int
+    span: TimeRange
+    status: AppointmentStatus
+    reservation_key: str
+    calcom_booking_uid: str | None = None
+    calcom_booking_id: int | None = None
+    service_name: str | None = None
+    deleted: bool = False
+
+    @property
+    def is_active(self) -> bool:
+        """True when the appointment holds its slot (active status and not soft-deleted)."""
+        return self.status in ACTIVE_STATUSES and not self.deleted

@@ -1,0 +1,80 @@
+"""Process settings from ``SLOTGUARD_*`` variables; built once by the CLI, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from slotguard.store.db import DatabaseUrlError, async_url
+
+DEFAULT_DATABASE_URL = "sqlite:///./slotguard.db"
+
+
+class SettingsError(ValueError):
+    """The environment holds an invalid setting; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Everything a process needs from its environment. See README § Configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="SLOTGUARD_", extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    config: Path | None = Field(default=None, description="tenants file (TOML)")
+    retell_api_key: SecretStr | None = None
+    insecure_dev: bool = False
+    calcom_base_url: str = "https://api.cal.com"
+    admin_token: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    pending_grace_seconds: float = Field(default=120.0, ge=0)
+    calcom_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        try:
+            async_url(value)
+        except (DatabaseUrlError, ValueError) as error:
+            raise ValueError(
+                f"{error}; use sqlite:///PATH or postgresql://user@host:port/db"
+            ) from None
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _config_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"tenants file {value} does not exist")
+        return value
+
+    @field_validator("retell_api_key", "admin_token")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    def serving_problem(self) -> str | None:
+        """Why this configuration must not serve traffic, or None when it may."""
+        if self.retell_api_key is None and not self.insecure_dev:
+            return (
+                "SLOTGUARD_RETELL_API_KEY is not set: Retell signatures cannot be verified. "
+                "Set it, or set SLOTGUARD_INSECURE_DEV=1 for local development."
+            )
+        return None
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise SettingsError with one readable line on a bad value."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "SLOTGUARD_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"invalid {name}: {message}") from None

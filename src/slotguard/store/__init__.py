@@ -1,0 +1,1 @@
+"""Persistence: tables, migrations, repositories, locks. All SQL of slotguard lives here."""

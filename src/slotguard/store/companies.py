@@ -1,0 +1,201 @@
+"""Companies, services and agent routes: tenants-file upserts and tenant resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard.domain import Company, Language, OpeningHours, Service
+from slotguard.store.tables import AgentRouteRow, CompanyRow, ServiceRow
+from slotguard.tenants import WEEKDAYS, CompanySpec, TenantsSpec, parse_ranges
+
+ROUTE_AGENT = "agent_id"
+ROUTE_PHONE = "phone_number"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What ``apply_tenants`` changed."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+def company_from_row(row: CompanyRow) -> Company:
+    """Map a row to the domain value."""
+    weekly = {WEEKDAYS.index(d): parse_ranges(s) for d, s in (row.opening_hours or {}).items()}
+    return Company(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        timezone=row.timezone,
+        language=Language(row.language),
+        max_appointments_per_day=row.max_appointments_per_day,
+        same_service_window_days=row.same_service_window_days,
+        calendar=row.calendar,
+        opening_hours=OpeningHours(weekly),
+        calcom_api_key_env=row.calcom_api_key_env,
+        calcom_webhook_secret_env=row.calcom_webhook_secret_env,
+    )
+
+
+def service_from_row(row: ServiceRow) -> Service:
+    """Map a row to the domain value."""
+    return Service(
+        id=row.id,
+        company_id=row.company_id,
+        name=row.name,
+        duration_minutes=row.duration_minutes,
+        aliases=tuple(row.aliases or ()),
+        calcom_event_type_id=row.calcom_event_type_id,
+    )
+
+
+class CompanyRepository:
+    """Reads and upserts tenants. Flushes only; the caller owns the transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def apply_tenants(self, spec: TenantsSpec) -> ApplyResult:
+        """Upsert every company of ``spec`` by slug; running it twice changes nothing."""
+        created = updated = unchanged = 0
+        for company in spec.companies:
+            outcome = await self._apply_company(company)
+            created += outcome == "created"
+            updated += outcome == "updated"
+            unchanged += outcome == "unchanged"
+        return ApplyResult(created, updated, unchanged)
+
+    async def by_slug(self, slug: str) -> Company | None:
+        """The company with this slug, if any."""
+        row = await self.session.scalar(select(CompanyRow).where(CompanyRow.slug == slug))
+        return None if row is None else company_from_row(row)
+
+    async def by_id(self, company_id: int) -> Company | None:
+        """The company with this id, if any."""
+        row = await self.session.get(CompanyRow, company_id)
+        return None if row is None else company_from_row(row)
+
+    async def all(self) -> list[Company]:
+        """Every company, by slug."""
+        rows = await self.session.scalars(select(CompanyRow).order_by(CompanyRow.slug))
+        return [company_from_row(r) for r in rows]
+
+    async def resolve_route(self, agent_id: str | None, to_number: str | None) -> Company | None:
+        """The company a Retell call belongs to: by agent id first, then by the called number."""
+        for kind, value in ((ROUTE_AGENT, agent_id), (ROUTE_PHONE, to_number)):
+            if not value:
+                continue
+            query = (
+                select(CompanyRow)
+                .join(AgentRouteRow, AgentRouteRow.company_id == CompanyRow.id)
+                .where(AgentRouteRow.kind == kind, AgentRouteRow.value == value)
+            )
+            row = await self.session.scalar(query)
+            if row is not None:
+                return company_from_row(row)
+        return None
+
+    async def services(self, company_id: int) -> list[Service]:
+        """The company's active services, by name."""
+        query = (
+            select(ServiceRow)
+            .where(ServiceRow.company_id == company_id, ServiceRow.active.is_(True))
+            .order_by(ServiceRow.name)
+        )
+        return [service_from_row(r) for r in await self.session.scalars(query)]
+
+    async def service(self, service_id: int) -> Service | None:
+        """One service by id (active or not: old appointments keep theirs)."""
+        row = await self.session.get(ServiceRow, service_id)
+        return None if row is None else service_from_row(row)
+
+    async def _apply_company(self, spec: CompanySpec) -> str:
+        row = await self.session.scalar(select(CompanyRow).where(CompanyRow.slug == spec.slug))
+        values = {
+            "name": spec.name,
+            "timezone": spec.timezone,
+            "language": spec.language,
+            "max_appointments_per_day": spec.max_appointments_per_day,
+            "same_service_window_days": spec.same_service_window_days,
+            "calendar": spec.calendar,
+            "calcom_api_key_env": spec.calcom_api_key_env,
+            "calcom_webhook_secret_env": spec.calcom_webhook_secret_env,
+            "opening_hours": dict(spec.opening_hours),
+        }
+        if row is None:
+            row = CompanyRow(slug=spec.slug, **values)
+            self.session.add(row)
+            await self.session.flush()
+            outcome = "created"
+        else:
+            changed = any(getattr(row, k) != v for k, v in values.items())
+            for key, value in values.items():
+                setattr(row, key, value)
+            outcome = "updated" if changed else "unchanged"
+        services_changed = await self._apply_services(row.id, spec)
+        routes_changed = await self._apply_routes(row.id, spec)
+        if outcome == "unchanged" and (services_changed or routes_changed):
+            outcome = "updated"
+        if outcome == "updated":
+            row.updated_at = datetime.now(UTC)
+        await self.session.flush()
+        return outcome
+
+    async def _apply_services(self, company_id: int, spec: CompanySpec) -> bool:
+        rows = {
+            r.name: r
+            for r in await self.session.scalars(
+                select(ServiceRow).where(ServiceRow.company_id == company_id)
+            )
+        }
+        changed = False
+        for service in spec.services:
+            values = {
+                "aliases": list(service.aliases),
+                "duration_minutes": service.duration_minutes,
+                "calcom_event_type_id": service.calcom_event_type_id,
+                "active": True,
+            }
+            row = rows.pop(service.name, None)
+            if row is None:
+                self.session.add(ServiceRow(company_id=company_id, name=service.name, **values))
+                changed = True
+                continue
+            changed |= any(getattr(row, k) != v for k, v in values.items())
+            for key, value in values.items():
+                setattr(row, key, value)
+        for stale in rows.values():
+            # Kept, not deleted: past appointments still point at it.
+            changed |= stale.active
+            stale.active = False
+        return changed
+
+    async def _apply_routes(self, company_id: int, spec: CompanySpec) -> bool:
+        wanted = {(ROUTE_AGENT, a) for a in spec.retell_agent_ids} | {
+            (ROUTE_PHONE, p) for p in spec.phone_numbers
+        }
+        rows = await self.session.scalars(
+            select(AgentRouteRow).where(AgentRouteRow.company_id == company_id)
+        )
+        present = {(r.kind, r.value) for r in rows}
+        if present == wanted:
+            return False
+        await self.session.execute(
+            delete(AgentRouteRow).where(AgentRouteRow.company_id == company_id)
+        )
+        # Routes may move between companies; free them before re-adding.
+        for kind, value in wanted:
+            await self.session.execute(
+                delete(AgentRouteRow).where(
+                    AgentRouteRow.kind == kind, AgentRouteRow.value == value
+                )
+            )
+            self.session.add(AgentRouteRow(company_id=company_id, kind=kind, value=value))
+        await self.session.flush()
+        return True

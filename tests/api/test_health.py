@@ -1,0 +1,56 @@
+"""Health, readiness and metrics endpoints through the real app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from slotguard.api import create_app
+from slotguard.settings import Settings, SettingsError
+from slotguard.testing.asgi import lifespan_client
+from tests import databases
+
+
+class TestHealth:
+    """/healthz, /readyz and /metrics."""
+
+    async def test_ready_on_migrated_database(self, db_url: str, engine: AsyncEngine) -> None:
+        """A migrated database makes /readyz answer 200 and /healthz is always 200."""
+        app = create_app(Settings(database_url=db_url, insecure_dev=True))
+        async with lifespan_client(app) as client:
+            health = await client.get("/healthz")
+            ready = await client.get("/readyz")
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        assert ready.status_code == 200
+        assert ready.json()["database"] == "reachable"
+
+    async def test_not_ready_before_migrations(self, tmp_path: Path) -> None:
+        """An unmigrated database makes /readyz answer 503 and say what to run."""
+        app = create_app(Settings(database_url=databases.sqlite_url(tmp_path), insecure_dev=True))
+        async with lifespan_client(app) as client:
+            ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert "slotguard migrate" in ready.json()["migrations"]
+
+    async def test_not_ready_when_database_unreachable(self) -> None:
+        """A database that cannot be reached makes /readyz answer 503, not 500."""
+        settings = Settings(database_url="postgresql://nobody@127.0.0.1:1/none", insecure_dev=True)
+        async with lifespan_client(create_app(settings)) as client:
+            ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["database"].startswith("unreachable")
+
+    async def test_metrics_is_prometheus_text(self, tmp_path: Path) -> None:
+        """/metrics serves the Prometheus text format with slotguard's series."""
+        app = create_app(Settings(database_url=databases.sqlite_url(tmp_path), insecure_dev=True))
+        async with lifespan_client(app) as client:
+            response = await client.get("/metrics")
+        assert response.headers["content-type"].startswith("text/plain")
+        assert "# TYPE slotguard_duplicate_decisions_total counter" in response.text
+
+    def test_refuses_unsigned_configuration(self) -> None:
+        """create_app refuses to build without a Retell key unless insecure dev mode is on."""
+        with pytest.raises(SettingsError, match="SLOTGUARD_RETELL_API_KEY"):
+            create_app(Settings(database_url="sqlite:///x.db"))
