@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 
-from slotguard.api import health
-from slotguard.booking.context import Context
+from slotguard.api import health, retell
+from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
 from slotguard.settings import Settings, SettingsError, load_settings
 from slotguard.store.db import create_engine, session_factory
@@ -17,7 +18,12 @@ from slotguard.store.db import create_engine, session_factory
 log = get_logger("api")
 
 
-def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
     """Build the app for ``settings``; refuses an unsafe configuration before serving anything."""
     problem = settings.serving_problem()
     if problem is not None:
@@ -26,7 +32,12 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         engine = create_engine(settings.database_url)
-        ctx = Context(engine=engine, sessions=session_factory(engine), metrics=metrics or Metrics())
+        ctx = Context(
+            engine=engine,
+            sessions=session_factory(engine),
+            metrics=metrics or Metrics(),
+            clock=clock,
+        )
         if settings.retell_api_key is None:
             log.warning("insecure_dev", detail="Retell signatures are NOT verified")
         try:
@@ -41,6 +52,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
         lifespan=lifespan,
     )
     app.include_router(health.router)
+    app.include_router(retell.router)
     return app
 
 

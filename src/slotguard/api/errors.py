@@ -1,0 +1,51 @@
+"""The single mapping table from use-case failures to what the caller of our HTTP edge sees.
+
+Retell functions always answer HTTP 200 with a JSON reply (a non-2xx is retried by Retell),
+so booking failures become ``status: error`` replies with a reason; HTTP errors are only for
+requests that are not valid function calls at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slotguard.booking.errors import BookingError, InvalidArgument, UnknownService, UnknownTenant
+from slotguard.booking.replies import ErrorReason, Reply, error
+from slotguard.calendar import CalendarUnreachable
+
+
+def _invalid(exc: Exception) -> Reply:
+    assert isinstance(exc, InvalidArgument)
+    value = None if exc.value is None else str(exc.value)[:200]
+    return error(ErrorReason.INVALID_ARGUMENT, field=exc.field, problem=exc.problem, value=value)
+
+
+def _unknown_service(exc: Exception) -> Reply:
+    assert isinstance(exc, UnknownService)
+    return error(
+        ErrorReason.UNKNOWN_SERVICE, requested_service=exc.requested, offered_services=exc.offered
+    )
+
+
+def _unknown_tenant(exc: Exception) -> Reply:
+    return error(ErrorReason.UNKNOWN_TENANT)
+
+
+def _unreachable(exc: Exception) -> Reply:
+    return error(ErrorReason.CALENDAR_UNREACHABLE)
+
+
+REPLY_FOR: dict[type[Exception], Callable[[Exception], Reply]] = {
+    InvalidArgument: _invalid,
+    UnknownService: _unknown_service,
+    UnknownTenant: _unknown_tenant,
+    CalendarUnreachable: _unreachable,
+}
+
+
+def reply_for(exc: BookingError | CalendarUnreachable) -> Reply:
+    """The agent-facing reply for an expected failure."""
+    for kind, build in REPLY_FOR.items():
+        if isinstance(exc, kind):
+            return build(exc)
+    raise TypeError(f"unmapped failure {type(exc).__name__}")

@@ -1,0 +1,127 @@
+"""Retell endpoints: custom-function calls and call lifecycle webhooks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from slotguard.api.body import parse_json_object, read_limited
+from slotguard.api.errors import reply_for
+from slotguard.booking.context import Context
+from slotguard.booking.errors import BookingError, UnknownTenant
+from slotguard.booking.replies import Reply
+from slotguard.booking.resolve import company_for
+from slotguard.calendar import CalendarUnreachable
+from slotguard.observability import get_logger
+from slotguard.retell import events, messages, signature
+from slotguard.retell.dispatch import FUNCTIONS, call_ref
+from slotguard.retell.schemas import FunctionCall, LifecycleEvent
+from slotguard.settings import Settings
+
+router = APIRouter(prefix="/retell", tags=["retell"])
+log = get_logger("retell")
+
+
+async def _verified_body(request: Request) -> bytes:
+    body = await read_limited(request)
+    settings: Settings = request.state.settings
+    if settings.retell_api_key is None:
+        return body
+    key = settings.retell_api_key.get_secret_value()
+    problem = signature.verify(
+        body, key, request.headers.get("x-retell-signature"), int(time.time() * 1000)
+    )
+    if problem is not None:
+        log.warning("retell_signature_refused", problem=problem, path=request.url.path)
+        raise HTTPException(401, problem)
+    return body
+
+
+def _function_call(data: dict[str, Any]) -> FunctionCall:
+    if "call" not in data:
+        raise HTTPException(
+            400,
+            "payload has no 'call' object: switch the Retell tool from 'Payload: args only' "
+            "to the default wrapped payload {name, call, args}",
+        )
+    try:
+        return FunctionCall.model_validate(data)
+    except ValidationError as problem:
+        first = problem.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise HTTPException(
+            400, f"invalid function call payload: {where}: {first['msg']}"
+        ) from None
+
+
+@router.post("/functions/{name}")
+async def function_by_path(name: str, request: Request) -> JSONResponse:
+    """A Retell custom-function call; the tool name is in the path."""
+    return await _handle(request, name)
+
+
+@router.post("/functions")
+async def function_by_body(request: Request) -> JSONResponse:
+    """A Retell custom-function call; the tool name is in the body's ``name``."""
+    return await _handle(request, None)
+
+
+async def _handle(request: Request, name: str | None) -> JSONResponse:
+    started = time.perf_counter()
+    body = await _verified_body(request)
+    payload = _function_call(parse_json_object(body))
+    name = name or payload.name
+    if not name or name not in FUNCTIONS:
+        raise HTTPException(
+            404, f"unknown function {name!r}; known functions: {', '.join(sorted(FUNCTIONS))}"
+        )
+    ctx: Context = request.state.ctx
+    call = call_ref(payload.call)
+    language = "de"
+    try:
+        company = await company_for(ctx, call)
+        language = company.language.value
+        reply = await FUNCTIONS[name](ctx, call, payload.args)
+    except UnknownTenant as unknown:
+        log.warning("unknown_tenant", agent_id=unknown.agent_id, to_number=unknown.to_number)
+        reply = reply_for(unknown)
+    except (BookingError, CalendarUnreachable) as failure:
+        reply = reply_for(failure)
+    return _respond(ctx, name, call.call_id, reply, language, started)
+
+
+def _respond(
+    ctx: Context, name: str, call_id: str, reply: Reply, language: str, started: float
+) -> JSONResponse:
+    content = {**reply.to_json(), "message": messages.render(reply, language)}
+    elapsed = time.perf_counter() - started
+    ctx.metrics.function_calls.labels(function=name, status=reply.status.value).observe(elapsed)
+    log.info(
+        "function_call",
+        action=name,
+        call_id=call_id,
+        status=reply.status.value,
+        reason=reply.reason,
+        duration_ms=round(elapsed * 1000, 2),
+    )
+    return JSONResponse(content)
+
+
+@router.post("/events")
+async def lifecycle_event(request: Request) -> dict[str, str]:
+    """Retell call lifecycle webhooks (call_started, call_ended, call_analyzed), stored once."""
+    body = await _verified_body(request)
+    data = parse_json_object(body)
+    try:
+        event = LifecycleEvent.model_validate(data)
+    except ValidationError as problem:
+        first = problem.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise HTTPException(400, f"invalid event payload: {where}: {first['msg']}") from None
+    ctx: Context = request.state.ctx
+    created = await events.store(ctx, event, body.decode("utf-8"))
+    return {"status": "stored" if created else "duplicate"}

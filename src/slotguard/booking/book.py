@@ -1,0 +1,284 @@
+"""book_appointment: Layer 1 unless confirmed, Layer 2 under a per-customer lock, one calendar call.
+
+Phases (no transaction is open across the calendar call):
+  1. reserve  — lock the customer, run both layers, INSERT the pending row; commit
+  2. create   — CalendarProvider.create_booking, carrying our reservation key
+  3. settle   — booked / failed / still pending, and link the call
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from slotguard.booking import idempotency
+from slotguard.booking.availability import alternatives, services_of
+from slotguard.booking.context import Context
+from slotguard.booking.detect import examine, record, request_for
+from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
+from slotguard.booking.resolve import Caller, CallRef, caller_for, company_for, requested_span
+from slotguard.calendar import CalendarUnreachable, CreateBooking, CreateOutcome, CreateResult
+from slotguard.domain import (
+    Action,
+    Appointment,
+    AppointmentStatus,
+    Decision,
+    Layer,
+    Reason,
+    Result,
+    Service,
+    TimeRange,
+)
+from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.customers import CallRepository
+from slotguard.store.decisions import DecisionRecord
+from slotguard.store.integrity import refusal_reason
+
+FUNCTION = "book_appointment"
+
+
+@dataclass(frozen=True)
+class BookArgs:
+    """The arguments of book_appointment (DESIGN §6)."""
+
+    customer_name: str | None
+    service: str | None
+    date: str | None
+    time: str | None
+    customer_email: str | None = None
+    confirm_duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the idempotency key."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Held:
+    """A slot held by our pending row, ready for the calendar call."""
+
+    caller: Caller
+    service: Service
+    appointment: Appointment
+    request: CreateBooking
+
+
+async def book_appointment(ctx: Context, call: CallRef, args: BookArgs) -> Reply:
+    """Book at most once per request, however often Retell retries it."""
+    company = await company_for(ctx, call)
+
+    async def work() -> Reply:
+        return await _book(ctx, call, args)
+
+    reply = await idempotency.run_once(
+        ctx,
+        company_id=company.id,
+        call_id=call.call_id,
+        function=FUNCTION,
+        args=args.as_dict(),
+        work=work,
+    )
+    return await refresh_pending(ctx, reply)
+
+
+async def _book(ctx: Context, call: CallRef, args: BookArgs) -> Reply:
+    company = await company_for(ctx, call)
+    service = await services_of(ctx, company, args.service)
+    span = requested_span(ctx, company, call, service, args.date, args.time)
+    caller = await caller_for(
+        ctx, company, call, name=args.customer_name, email=args.customer_email
+    )
+    held = await reserve(
+        ctx, caller, service, span, confirmed=args.confirm_duplicate, function=FUNCTION
+    )
+    if isinstance(held, Reply):
+        return held
+    try:
+        result = await ctx.calendar(company).create_booking(held.request)
+    except CalendarUnreachable as problem:
+        result = CreateResult(CreateOutcome.REFUSED, detail=f"not sent: {problem}")
+        return await settle(ctx, held, result, unreachable=True)
+    return await settle(ctx, held, result)
+
+
+async def reserve(
+    ctx: Context,
+    caller: Caller,
+    service: Service,
+    span: TimeRange,
+    *,
+    confirmed: bool,
+    function: str,
+    moving: Appointment | None = None,
+) -> Held | Reply:
+    """Phase 1: under the customer's lock, refuse (Layer 2), warn (Layer 1) or hold the slot."""
+    company, customer = caller.company, caller.customer
+    assert customer is not None
+    request = request_for(
+        company, customer.id, service.id, span, None if moving is None else moving.id
+    )
+    where = DecisionRecord(
+        company.id, function, customer.id, caller.call_row_id, service.id, span.start, span.end
+    )
+    local = span.start.astimezone(company.tz)
+    try:
+        async with ctx.sessions() as session, session.begin():
+            repo = AppointmentRepository(session)
+            await repo.lock_customer(company.id, customer.id)
+            found = await examine(session, company, request, ctx.clock())
+            if found.refusal.result is Result.BLOCKED:
+                await record(ctx, session, found.refusal, where)
+                return _refused(found.refusal, company.tz, local)
+            if found.warning.reason is Reason.SAME_DAY and moving is None:
+                if not confirmed:
+                    await record(ctx, session, found.warning, where)
+                    return _warned(found.warning, company.tz, local)
+                overridden = Decision(
+                    Layer.EARLY_WARNING,
+                    Result.WARNING,
+                    Reason.SAME_DAY,
+                    Action.OVERRIDDEN,
+                    found.warning.existing,
+                )
+                await record(ctx, session, overridden, where)
+            await record(ctx, session, found.refusal, where)
+            if moving is not None:
+                # Free the old slot first: the new time may overlap the one being moved.
+                await repo.set_status(moving.id, AppointmentStatus.RESCHEDULED, ctx.clock())
+            key = uuid.uuid4().hex
+            row = await repo.insert(
+                company_id=company.id,
+                customer_id=customer.id,
+                service_id=service.id,
+                span=span,
+                reservation_key=key,
+                now=ctx.clock(),
+                call_row_id=caller.call_row_id,
+                rescheduled_from_id=None if moving is None else moving.id,
+            )
+    except IntegrityError as violation:
+        return await _constraint_refusal(ctx, violation, where, company.tz, local)
+    booking = CreateBooking(
+        reservation_key=key,
+        company_id=company.id,
+        service_name=service.name,
+        span=span,
+        time_zone=company.timezone,
+        language=company.language.value,
+        attendee_name=customer.name or "Anrufer",
+        attendee_email=customer.email,
+        attendee_phone=customer.phone_e164,
+        event_type_id=service.calcom_event_type_id,
+    )
+    return Held(caller, service, _named(row, service), booking)
+
+
+async def settle(
+    ctx: Context, held: Held, result: CreateResult, *, unreachable: bool = False
+) -> Reply:
+    """Phase 3: record the calendar's answer on our row and link the call."""
+    company = held.caller.company
+    now = ctx.clock()
+    local = held.appointment.span.start.astimezone(company.tz)
+    async with ctx.sessions() as session, session.begin():
+        repo = AppointmentRepository(session)
+        calls = CallRepository(session)
+        if result.outcome is CreateOutcome.BOOKED and result.booking is not None:
+            await repo.mark_booked(
+                held.appointment.id, result.booking.uid, result.booking.booking_id, now
+            )
+            current = await repo.get(held.appointment.id)
+            await calls.link(
+                held.caller.call_row_id,
+                now,
+                appointment_id=held.appointment.id,
+                link_status="booked",
+            )
+            view = AppointmentView.of(current or held.appointment, company.tz)
+            return Reply(Status.BOOKED, requested_start=local, appointment=view)
+        if result.outcome is CreateOutcome.AMBIGUOUS:
+            await calls.link(
+                held.caller.call_row_id,
+                now,
+                appointment_id=held.appointment.id,
+                link_status="pending",
+            )
+            view = AppointmentView.of(held.appointment, company.tz)
+            return Reply(Status.PENDING, requested_start=local, appointment=view)
+        await repo.set_status(
+            held.appointment.id,
+            AppointmentStatus.FAILED,
+            now,
+            only_from=frozenset({AppointmentStatus.PENDING}),
+            reason=result.detail or (result.refusal.value if result.refusal else "refused"),
+        )
+    if unreachable or result.refusal is None or result.refusal.value == "invalid":
+        return error(ErrorReason.CALENDAR_UNREACHABLE, requested_start=local)
+    others = await alternatives(
+        ctx.calendar(company), company, held.service, held.appointment.span.start
+    )
+    return Reply(
+        Status.UNAVAILABLE, reason=result.refusal.value, requested_start=local, alternatives=others
+    )
+
+
+async def refresh_pending(ctx: Context, reply: Reply) -> Reply:
+    """A replayed ``pending`` reply tells what became of the appointment since."""
+    if reply.status is not Status.PENDING or reply.appointment is None:
+        return reply
+    async with ctx.sessions() as session:
+        current = await AppointmentRepository(session).get(reply.appointment.id)
+    if current is None or current.status is AppointmentStatus.PENDING:
+        return reply
+    tz = reply.appointment.start.tzinfo
+    view = AppointmentView.of(current, tz)  # type: ignore[arg-type]
+    if current.is_active:
+        return Reply(Status.BOOKED, requested_start=reply.requested_start, appointment=view)
+    return error(ErrorReason.CALENDAR_UNREACHABLE, requested_start=reply.requested_start)
+
+
+def _named(row: Appointment, service: Service) -> Appointment:
+    return Appointment(
+        id=row.id,
+        company_id=row.company_id,
+        customer_id=row.customer_id,
+        service_id=row.service_id,
+        span=row.span,
+        status=row.status,
+        reservation_key=row.reservation_key,
+        service_name=service.name,
+    )
+
+
+def _refused(decision: Decision, tz: Any, local: Any) -> Reply:
+    existing = tuple(AppointmentView.of(a, tz) for a in decision.existing)
+    return Reply(
+        Status.REFUSED, reason=decision.reason.value, requested_start=local, existing=existing
+    )
+
+
+def _warned(decision: Decision, tz: Any, local: Any) -> Reply:
+    existing = tuple(AppointmentView.of(a, tz) for a in decision.existing)
+    return Reply(
+        Status.WARNING,
+        reason=decision.reason.value,
+        requested_start=local,
+        existing=existing,
+        suggested_action="confirm_or_reschedule",
+    )
+
+
+async def _constraint_refusal(
+    ctx: Context, violation: IntegrityError, where: DecisionRecord, tz: Any, local: Any
+) -> Reply:
+    """The database caught what the checks let through (a race): the same refusal as Layer 2."""
+    reason = refusal_reason(violation)
+    if reason is None:
+        raise violation
+    decision = Decision(Layer.PRE_BOOKING, Result.BLOCKED, reason, Action.BLOCKED)
+    async with ctx.sessions() as session, session.begin():
+        await record(ctx, session, decision, where)
+    return _refused(decision, tz, local)

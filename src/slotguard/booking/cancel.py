@@ -1,0 +1,53 @@
+"""cancel_appointment: cancel one of the caller's appointments in the calendar, then here."""
+
+from __future__ import annotations
+
+from slotguard.booking import idempotency
+from slotguard.booking.context import Context
+from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
+from slotguard.booking.resolve import CallRef, caller_for, company_for
+from slotguard.booking.select import target_appointment
+from slotguard.calendar import CalendarUnreachable
+from slotguard.domain import ACTIVE_STATUSES, AppointmentStatus
+from slotguard.store.appointments import AppointmentRepository
+
+FUNCTION = "cancel_appointment"
+
+
+async def cancel_appointment(
+    ctx: Context,
+    call: CallRef,
+    *,
+    date: str | None = None,
+    time: str | None = None,
+    service: str | None = None,
+) -> Reply:
+    """``cancelled`` with the appointment, or ``not_found``; the slot is free afterwards."""
+    company = await company_for(ctx, call)
+    args = {"date": date, "time": time, "service": service}
+
+    async def work() -> Reply:
+        caller = await caller_for(ctx, company, call, create=False)
+        target = await target_appointment(ctx, caller, date, time, service)
+        if target is None:
+            return Reply(Status.NOT_FOUND)
+        if target.calcom_booking_uid is not None:
+            try:
+                await ctx.calendar(company).cancel_booking(
+                    target.calcom_booking_uid, "cancelled by caller"
+                )
+            except CalendarUnreachable:
+                return error(ErrorReason.CALENDAR_UNREACHABLE)
+        async with ctx.sessions() as session, session.begin():
+            repo = AppointmentRepository(session)
+            await repo.set_status(
+                target.id, AppointmentStatus.CANCELLED, ctx.clock(), only_from=ACTIVE_STATUSES
+            )
+            current = await repo.get(target.id)
+        return Reply(
+            Status.CANCELLED, appointment=AppointmentView.of(current or target, company.tz)
+        )
+
+    return await idempotency.run_once(
+        ctx, company_id=company.id, call_id=call.call_id, function=FUNCTION, args=args, work=work
+    )

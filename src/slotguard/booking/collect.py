@@ -1,0 +1,88 @@
+"""collect_appointment_data: Layer 1 early warning, what Layer 2 would say, and availability."""
+
+from __future__ import annotations
+
+from slotguard.booking import idempotency
+from slotguard.booking.availability import alternatives, services_of
+from slotguard.booking.context import Context
+from slotguard.booking.detect import examine, record, request_for
+from slotguard.booking.replies import AppointmentView, Reply, Status
+from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_span
+from slotguard.calendar import CalendarUnreachable
+from slotguard.domain import Result
+from slotguard.store.decisions import DecisionRecord
+
+FUNCTION = "collect_appointment_data"
+
+
+async def collect_appointment_data(
+    ctx: Context,
+    call: CallRef,
+    *,
+    customer_name: str | None,
+    service: str | None,
+    date: str | None,
+    time: str | None,
+    customer_email: str | None = None,
+) -> Reply:
+    """Tell the agent at once about an existing appointment, a refusal, or a taken slot."""
+    company = await company_for(ctx, call)
+    args = {
+        "customer_name": customer_name,
+        "service": service,
+        "date": date,
+        "time": time,
+        "customer_email": customer_email,
+    }
+
+    async def work() -> Reply:
+        chosen = await services_of(ctx, company, service)
+        span = requested_span(ctx, company, call, chosen, date, time)
+        caller = await caller_for(ctx, company, call, name=customer_name, email=customer_email)
+        assert caller.customer is not None
+        request = request_for(company, caller.customer.id, chosen.id, span)
+        where = DecisionRecord(
+            company.id,
+            FUNCTION,
+            caller.customer.id,
+            caller.call_row_id,
+            chosen.id,
+            span.start,
+            span.end,
+        )
+        local = span.start.astimezone(company.tz)
+        async with ctx.sessions() as session, session.begin():
+            found = await examine(session, company, request, ctx.clock())
+            for decision in (found.refusal, found.warning):
+                if decision.result is not Result.CLEAR:
+                    await record(ctx, session, decision, where)
+        for decision, status in ((found.refusal, Status.REFUSED), (found.warning, Status.WARNING)):
+            if decision.result is not Result.CLEAR:
+                existing = tuple(AppointmentView.of(a, company.tz) for a in decision.existing)
+                action = "confirm_or_reschedule" if status is Status.WARNING else None
+                return Reply(
+                    status,
+                    reason=decision.reason.value,
+                    requested_start=local,
+                    existing=existing,
+                    suggested_action=action,
+                )
+        calendar = ctx.calendar(company)
+        try:
+            free = await calendar.free_slots(
+                window=span,
+                duration_minutes=chosen.duration_minutes,
+                event_type_id=chosen.calcom_event_type_id,
+            )
+        except CalendarUnreachable:
+            free = [span.start]  # the booking step will find out; do not block the conversation
+        if span.start not in free:
+            others = await alternatives(calendar, company, chosen, span.start)
+            return Reply(
+                Status.UNAVAILABLE, reason="slot_taken", requested_start=local, alternatives=others
+            )
+        return Reply(Status.OK, requested_start=local)
+
+    return await idempotency.run_once(
+        ctx, company_id=company.id, call_id=call.call_id, function=FUNCTION, args=args, work=work
+    )

@@ -1,0 +1,102 @@
+"""Running Layers 1 and 2 for a request, and recording every decision (row, log, metric)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard.booking.context import Context
+from slotguard.domain import (
+    Appointment,
+    BookingRequest,
+    Company,
+    Decision,
+    TimeRange,
+    early_warning,
+    refusal,
+    search_window,
+)
+from slotguard.observability import get_logger
+from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.decisions import DecisionRecord, DecisionRepository
+
+log = get_logger("duplicates")
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What both layers say about one request, from one query."""
+
+    warning: Decision
+    refusal: Decision
+    existing: list[Appointment]
+
+
+async def examine(
+    session: AsyncSession, company: Company, request: BookingRequest, now: datetime
+) -> Findings:
+    """Fetch the customer's relevant appointments in one round trip and apply both layers."""
+    tz = company.tz
+    window = search_window(request, now=now, tz=tz, window_days=company.same_service_window_days)
+    existing = await AppointmentRepository(session).for_rules(
+        company.id, request.customer_id, window
+    )
+    return Findings(
+        warning=early_warning(
+            request, existing, now=now, tz=tz, window_days=company.same_service_window_days
+        ),
+        refusal=refusal(request, existing, tz=tz, daily_limit=company.max_appointments_per_day),
+        existing=existing,
+    )
+
+
+async def record(
+    ctx: Context,
+    session: AsyncSession,
+    decision: Decision,
+    where: DecisionRecord,
+) -> None:
+    """Write the audit row, log ``DUPLICATE_DETECTION`` and count the metric."""
+    await DecisionRepository(session).record(decision, where, ctx.clock())
+    existing = decision.first_existing
+    log.info(
+        "DUPLICATE_DETECTION",
+        layer=int(decision.layer),
+        result=decision.result.value,
+        reason=decision.reason.value,
+        action=decision.action.value,
+        function=where.function,
+        company_id=where.company_id,
+        customer_id=where.customer_id,
+        call_row_id=where.call_row_id,
+        requested_start=None
+        if where.requested_start is None
+        else where.requested_start.isoformat(),
+        existing_appointment_id=None if existing is None else existing.id,
+    )
+    ctx.metrics.duplicate_decisions.labels(
+        layer=str(int(decision.layer)),
+        result=decision.result.value,
+        reason=decision.reason.value,
+        action=decision.action.value,
+    ).inc()
+
+
+def request_for(
+    company: Company,
+    customer_id: int,
+    service_id: int,
+    span: TimeRange,
+    ignore_appointment_id: int | None = None,
+) -> BookingRequest:
+    """A BookingRequest for the rules."""
+    return BookingRequest(
+        company_id=company.id,
+        customer_id=customer_id,
+        service_id=service_id,
+        start=span.start,
+        end=span.end,
+        ignore_appointment_id=ignore_appointment_id,
+    )

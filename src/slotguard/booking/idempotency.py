@@ -1,0 +1,107 @@
+"""Idempotent execution of a function call: Retell retries and LLM repeats run the work once.
+
+The key is company + call id + function + canonical arguments, so a repeat with the same
+arguments replays the first reply, and a repeat that arrives while the first is still running
+waits for it (across processes: the state is in the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from slotguard.booking.context import Context
+from slotguard.booking.replies import ErrorReason, Reply, Status
+from slotguard.store.idempotency import ClaimState, IdempotencyRepository
+
+# Retell may retry a call for hours in theory; 72 h outlives any call and its retries.
+KEY_TTL = timedelta(hours=72)
+# A holder that has not finished after this long crashed; Retell's default tool timeout is 120 s.
+LOCK_TIMEOUT = timedelta(seconds=150)
+# How long a repeat waits for the first request before answering "pending"; a voice turn
+# cannot wait much longer, and Retell times the tool out at its own limit anyway.
+WAIT_BUDGET_SECONDS = 25.0
+# First poll interval while waiting; doubles up to POLL_MAX_SECONDS.
+POLL_SECONDS = 0.02
+POLL_MAX_SECONDS = 0.25
+_SENSITIVE = ("phone", "number", "email")
+
+
+def canonical_args(args: Mapping[str, Any]) -> str:
+    """Stable JSON of the arguments: sorted keys, trimmed case-folded text, contacts hashed."""
+    clean: dict[str, Any] = {}
+    for name, value in sorted(args.items()):
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            value = " ".join(value.split()).casefold()
+            if any(word in name for word in _SENSITIVE):
+                value = hashlib.sha256(value.encode()).hexdigest()
+        clean[name] = value
+    return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def key_for(
+    company_id: int, call_id: str, function: str, args: Mapping[str, Any]
+) -> tuple[str, str]:
+    """(key, request hash) for one function call."""
+    canonical = canonical_args(args)
+    request_hash = hashlib.sha256(canonical.encode()).hexdigest()
+    key = hashlib.sha256(f"{company_id}|{call_id}|{function}|{canonical}".encode()).hexdigest()
+    return key, request_hash
+
+
+async def run_once(
+    ctx: Context,
+    *,
+    company_id: int,
+    call_id: str,
+    function: str,
+    args: Mapping[str, Any],
+    work: Callable[[], Awaitable[Reply]],
+) -> Reply:
+    """Run ``work`` at most once per key; repeats get the stored reply, or wait for it."""
+    scope = f"company:{company_id}"
+    key, request_hash = key_for(company_id, call_id, function, args)
+    deadline = time.monotonic() + WAIT_BUDGET_SECONDS
+    pause = POLL_SECONDS
+    while True:
+        async with ctx.sessions() as session, session.begin():
+            claim = await IdempotencyRepository(session).claim(
+                scope, key, request_hash, ctx.clock(), ttl=KEY_TTL, lock_timeout=LOCK_TIMEOUT
+            )
+        if claim.state is ClaimState.ACQUIRED:
+            return await _run(ctx, scope, key, work)
+        if claim.state is ClaimState.DONE and claim.reply is not None:
+            ctx.metrics.idempotent_replays.labels(function=function).inc()
+            return Reply.from_json(claim.reply)
+        if claim.state is ClaimState.MISMATCH:
+            return Reply(Status.ERROR, reason=ErrorReason.INVALID_ARGUMENT.value)
+        if time.monotonic() >= deadline:
+            return Reply(Status.PENDING, reason=ErrorReason.BUSY.value)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, POLL_MAX_SECONDS)
+
+
+async def _run(ctx: Context, scope: str, key: str, work: Callable[[], Awaitable[Reply]]) -> Reply:
+    try:
+        reply = await work()
+    except BaseException:
+        # Nothing was promised to anyone: let the next attempt run the request afresh.
+        async with ctx.sessions() as session, session.begin():
+            await IdempotencyRepository(session).release(scope, key)
+        raise
+    async with ctx.sessions() as session, session.begin():
+        await IdempotencyRepository(session).finish(scope, key, reply.to_json(), ctx.clock())
+    return reply
+
+
+async def purge_expired(ctx: Context) -> int:
+    """Delete keys past their expiry; run periodically."""
+    async with ctx.sessions() as session, session.begin():
+        return await IdempotencyRepository(session).delete_expired(ctx.clock())

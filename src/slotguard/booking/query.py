@@ -1,0 +1,24 @@
+"""query_appointment: the caller's active upcoming appointments, optionally of one day."""
+
+from __future__ import annotations
+
+from slotguard.booking.context import Context
+from slotguard.booking.replies import AppointmentView, Reply, Status
+from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_day
+from slotguard.store.appointments import AppointmentRepository
+
+
+async def query_appointment(ctx: Context, call: CallRef, date: str | None = None) -> Reply:
+    """``ok`` with ``appointments`` (empty when none)."""
+    company = await company_for(ctx, call)
+    day = requested_day(ctx, company, date) if date else None
+    caller = await caller_for(ctx, company, call, create=False)
+    if caller.customer is None:
+        return Reply(Status.OK, appointments=())
+    async with ctx.sessions() as session:
+        upcoming = await AppointmentRepository(session).upcoming(
+            company.id, caller.customer.id, ctx.clock()
+        )
+    if day is not None:
+        upcoming = [a for a in upcoming if a.span.overlaps(day)]
+    return Reply(Status.OK, appointments=tuple(AppointmentView.of(a, company.tz) for a in upcoming))

@@ -1,0 +1,194 @@
+"""Turning a call and its arguments into company, caller, service and requested time."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import phonenumbers
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard import nlp_time
+from slotguard.booking.context import Context
+from slotguard.booking.errors import InvalidArgument, UnknownService, UnknownTenant
+from slotguard.domain import Company, Customer, Service, TimeRange
+from slotguard.store.companies import CompanyRepository
+from slotguard.store.customers import CallRepository, CustomerRepository
+
+# Numbers are parsed in this region when the caller id lacks a country code.
+DEFAULT_REGION = "DE"
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """What we know of the Retell call making the request."""
+
+    call_id: str
+    agent_id: str | None = None
+    from_number: str | None = None
+    to_number: str | None = None
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The resolved party of one request."""
+
+    company: Company
+    call_row_id: int
+    customer: Customer | None
+
+
+async def company_for(ctx: Context, call: CallRef) -> Company:
+    """The company the call is routed to; raises UnknownTenant."""
+    async with ctx.sessions() as session:
+        company = await CompanyRepository(session).resolve_route(call.agent_id, call.to_number)
+    if company is None:
+        raise UnknownTenant(call.agent_id, call.to_number)
+    return company
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    """E.164 form of a caller id, or None when withheld, anonymous or invalid."""
+    if not raw or not any(c.isdigit() for c in raw):
+        return None
+    try:
+        number = phonenumbers.parse(raw, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+async def caller_for(
+    ctx: Context,
+    company: Company,
+    call: CallRef,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    create: bool = True,
+) -> Caller:
+    """Record the call and identify the customer: phone first, then email, then this call.
+
+    A withheld number never maps to a shared placeholder: without phone and email the
+    customer is the one this call already created, or a new one when ``create``.
+    """
+    now = ctx.clock()
+    phone = normalise_phone(call.from_number)
+    async with ctx.sessions() as session, session.begin():
+        calls = CallRepository(session)
+        row = await calls.upsert(
+            call_id=call.call_id,
+            company_id=company.id,
+            agent_id=call.agent_id,
+            from_number=phone or call.from_number,
+            to_number=call.to_number,
+            started_at=call.started_at,
+            now=now,
+        )
+        customer = await _identify(
+            session, company, row.customer_id, phone, name, email, create=create, now=now
+        )
+        if customer is not None:
+            await CustomerRepository(session).update_contact(customer.id, name, email, now)
+            if row.customer_id != customer.id:
+                await calls.link(row.id, now, customer_id=customer.id)
+    return Caller(company, row.id, customer)
+
+
+async def _identify(
+    session: AsyncSession,
+    company: Company,
+    linked_id: int | None,
+    phone: str | None,
+    name: str | None,
+    email: str | None,
+    *,
+    create: bool,
+    now: datetime,
+) -> Customer | None:
+    customers = CustomerRepository(session)
+    if phone is not None:
+        return await customers.by_phone(company.id, phone, now)
+    if linked_id is not None:
+        return await customers.get(linked_id)
+    if email:
+        found = await customers.by_email(company.id, email)
+        if found is not None:
+            return found
+    if create and (name or email):
+        return await customers.create(company.id, name, email, now)
+    return None
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().strip()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(a, b)
+    return " ".join(text.replace("-", " ").split())
+
+
+def service_for(services: list[Service], requested: str | None) -> Service:
+    """Match a spoken service name case-insensitively, by name or alias; raises UnknownService."""
+    offered = [s.name for s in services]
+    if not requested or not requested.strip():
+        raise UnknownService(requested or "", offered)
+    wanted = _fold(requested)
+    for service in services:
+        if wanted in {_fold(n) for n in (service.name, *service.aliases)}:
+            return service
+    partial = [s for s in services if any(wanted in _fold(n) for n in (s.name, *s.aliases))]
+    if len(partial) == 1:
+        return partial[0]
+    raise UnknownService(requested, offered)
+
+
+def business_hours(company: Company) -> nlp_time.BusinessHours | None:
+    """The widest daily opening span, used to read "halb drei" as 14:30."""
+    spans = [pair for pairs in company.opening_hours.weekly.values() for pair in pairs]
+    if not spans:
+        return None
+    return nlp_time.BusinessHours(min(o for o, _ in spans), max(c for _, c in spans))
+
+
+def requested_span(
+    ctx: Context,
+    company: Company,
+    call: CallRef,
+    service: Service,
+    date_text: str | None,
+    time_text: str | None,
+) -> TimeRange:
+    """The requested appointment as an aware range; raises InvalidArgument with the problem."""
+    if not date_text or not str(date_text).strip():
+        raise InvalidArgument("date", "missing")
+    now = ctx.clock()
+    try:
+        start = nlp_time.resolve(
+            str(date_text),
+            None if time_text is None else str(time_text),
+            now=now,
+            tz=company.tz,
+            hours=business_hours(company),
+        )
+    except nlp_time.TimeParseError as problem:
+        raise InvalidArgument(_field_of(problem), problem.kind.value, problem.phrase) from None
+    assert isinstance(start, datetime)
+    return TimeRange(start, start + service.duration)
+
+
+def requested_day(ctx: Context, company: Company, date_text: str) -> TimeRange:
+    """The whole local day named by ``date_text`` (for availability and queries)."""
+    try:
+        day = nlp_time.parse_date(str(date_text), today=ctx.clock().astimezone(company.tz).date())
+    except nlp_time.TimeParseError as problem:
+        raise InvalidArgument("date", problem.kind.value, problem.phrase) from None
+    start = datetime.combine(day, time(0), tzinfo=company.tz)
+    return TimeRange(start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=company.tz))
+
+
+def _field_of(problem: nlp_time.TimeParseError) -> str:
+    return "time" if problem.kind.value in ("unparseable_time", "missing_time") else "date"

@@ -1,0 +1,37 @@
+"""Picking which of the caller's appointments a reschedule or cancel means."""
+
+from __future__ import annotations
+
+from slotguard.booking.context import Context
+from slotguard.booking.resolve import Caller, requested_day, service_for
+from slotguard.domain import Appointment
+from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.companies import CompanyRepository
+
+
+async def target_appointment(
+    ctx: Context, caller: Caller, date: str | None, time: str | None, service: str | None
+) -> Appointment | None:
+    """The one upcoming appointment matching the hints; None when none or several match."""
+    company, customer = caller.company, caller.customer
+    if customer is None:
+        return None
+    async with ctx.sessions() as session:
+        upcoming = await AppointmentRepository(session).upcoming(
+            company.id, customer.id, ctx.clock()
+        )
+        services = await CompanyRepository(session).services(company.id)
+    if service:
+        wanted = service_for(services, service)
+        upcoming = [a for a in upcoming if a.service_id == wanted.id]
+    if date:
+        day = requested_day(ctx, company, date)
+        upcoming = [a for a in upcoming if day.start <= a.span.start < day.end]
+    if time and len(upcoming) > 1:
+        upcoming = [a for a in upcoming if _hhmm(a, company.tz) in time.replace(".", ":")]
+    return upcoming[0] if len(upcoming) == 1 else None
+
+
+def _hhmm(appointment: Appointment, tz: object) -> str:
+    local = appointment.span.start.astimezone(tz)  # type: ignore[arg-type]
+    return f"{local.hour}:{local.minute:02d}"

@@ -1,0 +1,123 @@
+"""The local calendar: bookings kept in our own database, one host per company, opening hours.
+
+It is the embedded default, so a demo salon works with no account anywhere. A slot is taken
+when another appointment of the company that the calendar has confirmed overlaps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from slotguard.calendar.provider import (
+    CalendarBooking,
+    CreateBooking,
+    CreateOutcome,
+    CreateResult,
+    RefusalKind,
+)
+from slotguard.domain import Company, TimeRange
+from slotguard.store.appointments import AppointmentRepository
+
+LOCAL_UID_PREFIX = "local-"
+# Offered start times lie on this grid (or the service length, if shorter).
+SLOT_STEP = timedelta(minutes=30)
+
+
+class LocalCalendar:
+    """CalendarProvider over our own appointments table."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        company: Company,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.sessions = sessions
+        self.company = company
+        self.clock = clock
+
+    async def free_slots(
+        self, *, window: TimeRange, duration_minutes: int, event_type_id: int | None
+    ) -> list[datetime]:
+        """Starts inside opening hours, not in the past, not overlapping a held slot."""
+        length = timedelta(minutes=duration_minutes)
+        step = min(SLOT_STEP, length)
+        async with self.sessions() as session:
+            busy = await AppointmentRepository(session).company_busy(self.company.id, window)
+        earliest = self.clock()
+        slots = []
+        for open_span in self._open_spans(window):
+            start = open_span.start
+            while start + length <= open_span.end:
+                candidate = TimeRange(start, start + length)
+                if (
+                    start >= earliest
+                    and start >= window.start
+                    and not any(candidate.overlaps(b) for b in busy)
+                ):
+                    slots.append(start)
+                start += step
+        return slots
+
+    async def create_booking(self, request: CreateBooking) -> CreateResult:
+        """Confirm the pending row of ``request`` unless hours or another booking forbid it."""
+        return await self._book(request, ignore_uid=None)
+
+    async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
+        """The local booking made for this reservation, if it was confirmed."""
+        async with self.sessions() as session:
+            row = await AppointmentRepository(session).by_reservation_key(request.reservation_key)
+        if row is None or row.calcom_booking_uid is None:
+            return None
+        return _booking(row.calcom_booking_uid, row.span, request.reservation_key)
+
+    async def reschedule_booking(
+        self, uid: str, new_span: TimeRange, request: CreateBooking
+    ) -> CreateResult:
+        """Confirm the new row; the old booking's own time does not block its move."""
+        return await self._book(request, ignore_uid=uid)
+
+    async def cancel_booking(self, uid: str, reason: str) -> None:
+        """Nothing to do: the use case's status change frees the slot."""
+
+    async def _book(self, request: CreateBooking, ignore_uid: str | None) -> CreateResult:
+        span = request.span
+        if span.start < self.clock():
+            return _refused(RefusalKind.OUT_OF_BOUNDS, "in the past")
+        if not any(o.start <= span.start and span.end <= o.end for o in self._open_spans(span)):
+            return _refused(RefusalKind.OUT_OF_BOUNDS, "outside opening hours")
+        uid = LOCAL_UID_PREFIX + request.reservation_key
+        async with self.sessions() as session, session.begin():
+            repo = AppointmentRepository(session)
+            await repo.lock_company_calendar(self.company.id)
+            taken = await repo.calendar_conflicts(self.company.id, span, ignore_uid=ignore_uid)
+            if taken:
+                return _refused(RefusalKind.SLOT_TAKEN, "slot taken")
+            if not await repo.confirm_in_calendar(request.reservation_key, uid):
+                return _refused(RefusalKind.INVALID, "no pending reservation")
+        return CreateResult(CreateOutcome.BOOKED, _booking(uid, span, request.reservation_key))
+
+    def _open_spans(self, window: TimeRange) -> list[TimeRange]:
+        tz = self.company.tz
+        day = window.start.astimezone(tz).date() - timedelta(days=1)
+        last = window.end.astimezone(tz).date()
+        spans: list[TimeRange] = []
+        while day <= last:
+            spans.extend(self.company.opening_hours.intervals(day, tz))
+            day += timedelta(days=1)
+        return spans
+
+
+def _booking(uid: str, span: TimeRange, key: str) -> CalendarBooking:
+    return CalendarBooking(
+        uid=uid, span=span, status="accepted", metadata={"slotguard_reservation": key}
+    )
+
+
+def _refused(kind: RefusalKind, detail: str) -> CreateResult:
+    return CreateResult(CreateOutcome.REFUSED, refusal=kind, detail=detail)

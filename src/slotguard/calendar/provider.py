@@ -1,0 +1,122 @@
+"""The CalendarProvider seam: what the booking use cases need from a calendar of record.
+
+Two implementations: ``local`` (bookings kept in our database, opening hours from the tenants
+file) and ``calcom`` (Cal.com API v2). Outcomes of a create are values, because the booking
+state machine branches on them; transport failures are ``CalendarUnreachable``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from slotguard.domain import TimeRange
+
+
+class CreateOutcome(enum.StrEnum):
+    """How a create (or reschedule) ended, as far as we can know."""
+
+    BOOKED = "booked"  # the calendar holds the booking
+    REFUSED = "refused"  # the calendar definitely did not book (slot taken, out of bounds, limit)
+    AMBIGUOUS = "ambiguous"  # timeout, 409, 429, 5xx, connection error: it may or may not exist
+
+
+class RefusalKind(enum.StrEnum):
+    """Why the calendar definitely refused."""
+
+    SLOT_TAKEN = "slot_taken"
+    OUT_OF_BOUNDS = "out_of_bounds"  # in the past, too soon, too far ahead, outside hours
+    BOOKER_LIMIT = "booker_limit"
+    INVALID = "invalid"  # the calendar rejected our request as malformed
+
+
+class CalendarUnreachable(Exception):
+    """The calendar could not be asked (network, 5xx, rate limit exhausted) for a read."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateBooking:
+    """Everything a calendar needs to book one appointment, in its own terms."""
+
+    reservation_key: str  # carried as metadata.slotguard_reservation
+    company_id: int
+    service_name: str
+    span: TimeRange
+    time_zone: str
+    language: str
+    attendee_name: str
+    attendee_email: str | None = None
+    attendee_phone: str | None = None
+    event_type_id: int | None = None
+    api_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarBooking:
+    """A booking as the calendar reports it."""
+
+    uid: str
+    span: TimeRange
+    status: str  # accepted | pending | cancelled | rejected (Cal.com's lowercase REST values)
+    booking_id: int | None = None
+    event_type_id: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    attendee_name: str | None = None
+    attendee_email: str | None = None
+    attendee_phone: str | None = None
+    rescheduled_from_uid: str | None = None
+
+    @property
+    def reservation_key(self) -> str | None:
+        """Our reservation key, when we made this booking."""
+        return self.metadata.get("slotguard_reservation")
+
+    @property
+    def is_active(self) -> bool:
+        """True unless cancelled or rejected."""
+        return self.status in ("accepted", "pending")
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResult:
+    """The value a create or reschedule returns."""
+
+    outcome: CreateOutcome
+    booking: CalendarBooking | None = None
+    refusal: RefusalKind | None = None
+    detail: str = ""
+
+
+class CalendarProvider(Protocol):
+    """A calendar of record for one company."""
+
+    name: str
+
+    async def free_slots(
+        self, *, window: TimeRange, duration_minutes: int, event_type_id: int | None
+    ) -> list[datetime]:
+        """Start times (aware UTC) inside ``window`` where a booking of that length fits."""
+        ...
+
+    async def create_booking(self, request: CreateBooking) -> CreateResult:
+        """Book once. Never retried blindly by callers: AMBIGUOUS is settled by ``find_booking``."""
+        ...
+
+    async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
+        """The booking carrying ``request.reservation_key``, or None when it definitely is absent.
+
+        Raises CalendarUnreachable when the calendar cannot tell.
+        """
+        ...
+
+    async def reschedule_booking(
+        self, uid: str, new_span: TimeRange, request: CreateBooking
+    ) -> CreateResult:
+        """Move a booking; the result carries the new booking (Cal.com gives it a new uid)."""
+        ...
+
+    async def cancel_booking(self, uid: str, reason: str) -> None:
+        """Cancel a booking; cancelling an already cancelled one is not an error."""
+        ...

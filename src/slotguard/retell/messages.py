@@ -1,0 +1,186 @@
+"""Every sentence the agent says, per language, rendered from a Reply (Babel for dates)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_datetime
+
+from slotguard.booking.replies import AppointmentView, Reply
+
+_WHEN = {"de": "EEEE, d. MMMM 'um' HH:mm 'Uhr'", "en": "EEEE, MMMM d 'at' h:mm a"}
+_ON = {"de": "am", "en": "on"}
+
+# (status, reason) → sentence; reason None is the status's default. Placeholders:
+# {when} requested time, {existing} the existing appointment, {appointment}, {alternatives},
+# {services}, {field}, {count}.
+MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
+    "de": {
+        ("ok", None): "Der Termin {when} ist frei. Soll ich ihn buchen?",
+        ("available", None): "Der Termin {when} ist frei.",
+        ("available", "slots"): "Freie Termine: {alternatives}.",
+        ("unavailable", None): "Der Termin {when} ist leider nicht frei. {offer}",
+        ("unavailable", "day_full"): "An diesem Tag ist leider nichts mehr frei. {offer}",
+        (
+            "unavailable",
+            "out_of_bounds",
+        ): "Zu dieser Zeit kann leider nicht gebucht werden. {offer}",
+        ("unavailable", "booker_limit"): "Für diese Person sind bereits zu viele Termine gebucht.",
+        (
+            "warning",
+            "same_day",
+        ): "Sie haben an diesem Tag bereits einen Termin: {existing}. Möchten Sie diesen behalten, ihn verschieben, oder trotzdem einen weiteren Termin buchen?",
+        (
+            "warning",
+            "same_service_upcoming",
+        ): "Zur Info: Sie haben bereits einen Termin für diese Leistung: {existing}. Möchten Sie trotzdem einen weiteren buchen oder den bestehenden verschieben?",
+        ("refused", "exact_duplicate"): "Diesen Termin haben Sie bereits gebucht: {existing}.",
+        (
+            "refused",
+            "overlapping",
+        ): "Zu dieser Zeit haben Sie bereits einen Termin: {existing}. Bitte wählen Sie eine andere Zeit.",
+        (
+            "refused",
+            "daily_limit",
+        ): "Sie haben an diesem Tag bereits {count} Termine, mehr sind nicht möglich. Bitte wählen Sie einen anderen Tag.",
+        ("booked", None): "Ihr Termin ist gebucht: {appointment}.",
+        (
+            "pending",
+            None,
+        ): "Ihre Buchung {when} wird gerade bestätigt. Sie wird nicht doppelt angelegt.",
+        ("pending", "busy"): "Diese Anfrage wird gerade noch bearbeitet. Einen Moment bitte.",
+        ("known", None): "Willkommen zurück{name}. {upcoming}",
+        ("new", None): "Sie rufen zum ersten Mal an. Wie ist Ihr Name?",
+        ("rescheduled", None): "Ihr Termin wurde verschoben: {appointment}.",
+        ("cancelled", None): "Ihr Termin {appointment} wurde storniert.",
+        ("not_found", None): "Ich habe keinen passenden Termin gefunden.",
+        (
+            "error",
+            "invalid_argument",
+        ): "Das habe ich nicht verstanden ({field}). Können Sie das bitte wiederholen?",
+        (
+            "error",
+            "in_past",
+        ): "Dieser Zeitpunkt liegt in der Vergangenheit. Bitte nennen Sie einen späteren Termin.",
+        (
+            "error",
+            "nonexistent_time",
+        ): "Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht. Bitte nennen Sie eine andere.",
+        (
+            "error",
+            "unknown_service",
+        ): "Diese Leistung bieten wir nicht an. Möglich sind: {services}.",
+        ("error", "unknown_tenant"): "Dieser Anschluss ist für Terminbuchungen nicht eingerichtet.",
+        (
+            "error",
+            "calendar_unreachable",
+        ): "Der Kalender ist gerade nicht erreichbar. Es wurde nichts gebucht. Bitte versuchen Sie es gleich noch einmal.",
+        ("error", None): "Das hat leider nicht geklappt.",
+        ("ok", "appointments"): "Ihre Termine: {upcoming}",
+        ("ok", "none"): "Sie haben keine anstehenden Termine.",
+    },
+    "en": {
+        ("ok", None): "The slot {when} is free. Shall I book it?",
+        ("available", None): "The slot {when} is free.",
+        ("available", "slots"): "Free slots: {alternatives}.",
+        ("unavailable", None): "Sorry, {when} is not available. {offer}",
+        ("unavailable", "day_full"): "Sorry, that day is fully booked. {offer}",
+        ("unavailable", "out_of_bounds"): "Sorry, that time cannot be booked. {offer}",
+        ("unavailable", "booker_limit"): "This person already has too many bookings.",
+        (
+            "warning",
+            "same_day",
+        ): "You already have an appointment that day: {existing}. Would you like to keep it, move it, or book another one anyway?",
+        (
+            "warning",
+            "same_service_upcoming",
+        ): "Just so you know, you already have an appointment for this service: {existing}. Book another one anyway, or move the existing one?",
+        ("refused", "exact_duplicate"): "You have already booked this appointment: {existing}.",
+        (
+            "refused",
+            "overlapping",
+        ): "You already have an appointment at that time: {existing}. Please choose another time.",
+        (
+            "refused",
+            "daily_limit",
+        ): "You already have {count} appointments that day, which is the limit. Please choose another day.",
+        ("booked", None): "Your appointment is booked: {appointment}.",
+        ("pending", None): "Your booking {when} is being confirmed. It will not be booked twice.",
+        ("pending", "busy"): "This request is still being processed. One moment please.",
+        ("known", None): "Welcome back{name}. {upcoming}",
+        ("new", None): "This is your first call with us. May I have your name?",
+        ("rescheduled", None): "Your appointment has been moved: {appointment}.",
+        ("cancelled", None): "Your appointment {appointment} has been cancelled.",
+        ("not_found", None): "I could not find a matching appointment.",
+        ("error", "invalid_argument"): "I did not understand that ({field}). Could you repeat it?",
+        ("error", "in_past"): "That time is in the past. Please name a later time.",
+        (
+            "error",
+            "nonexistent_time",
+        ): "That time does not exist that day because of the clock change. Please name another.",
+        ("error", "unknown_service"): "We do not offer that service. We offer: {services}.",
+        ("error", "unknown_tenant"): "This line is not set up for bookings.",
+        (
+            "error",
+            "calendar_unreachable",
+        ): "The calendar cannot be reached right now. Nothing was booked. Please try again in a moment.",
+        ("error", None): "Sorry, that did not work.",
+        ("ok", "appointments"): "Your appointments: {upcoming}",
+        ("ok", "none"): "You have no upcoming appointments.",
+    },
+}
+_NO_ALTERNATIVES = {
+    "de": "Ich habe keinen freien Termin in der Nähe gefunden.",
+    "en": "I found no free slot nearby.",
+}
+_OFFER = {"de": "Frei wäre: {alternatives}.", "en": "Available instead: {alternatives}."}
+_AND = {"de": " oder ", "en": " or "}
+
+
+def when(moment: datetime, language: str) -> str:
+    """``Mittwoch, 2. Dezember um 14:00 Uhr`` in the moment's own zone."""
+    return str(format_datetime(moment, _WHEN[language], tzinfo=moment.tzinfo, locale=language))
+
+
+def describe(appointment: AppointmentView, language: str) -> str:
+    """``am Mittwoch, 2. Dezember um 14:00 Uhr für Herrenhaarschnitt``."""
+    joiner = "für" if language == "de" else "for"
+    return f"{_ON[language]} {when(appointment.start, language)} {joiner} {appointment.service}"
+
+
+def render(reply: Reply, language: str) -> str:
+    """The sentence for ``reply`` in ``language`` (de or en)."""
+    language = language if language in MESSAGES else "de"
+    table = MESSAGES[language]
+    reason = reply.reason
+    if reply.status.value == "ok" and reply.appointments is not None:
+        reason = "appointments" if reply.appointments else "none"
+    if reply.status.value == "available" and reply.requested_start is None:
+        reason = "slots"
+    if reply.status.value == "error" and reason == "invalid_argument":
+        problem = str(reply.facts.get("problem", ""))
+        reason = problem if (reply.status.value, problem) in table else reason
+    template = table.get((reply.status.value, reason)) or table[(reply.status.value, None)]
+    return template.format(**_values(reply, language)).strip()
+
+
+def _values(reply: Reply, language: str) -> dict[str, str]:
+    alternatives = _AND[language].join(when(t, language) for t in reply.alternatives)
+    listed = reply.appointments or ()
+    name = reply.facts.get("customer_name")
+    return {
+        "when": f"{_ON[language]} {when(reply.requested_start, language)}"
+        if reply.requested_start
+        else "",
+        "existing": "; ".join(describe(a, language) for a in reply.existing),
+        "appointment": describe(reply.appointment, language) if reply.appointment else "",
+        "alternatives": alternatives,
+        "offer": _OFFER[language].format(alternatives=alternatives)
+        if alternatives
+        else _NO_ALTERNATIVES[language],
+        "services": ", ".join(reply.facts.get("offered_services", [])),
+        "field": str(reply.facts.get("field", "")),
+        "count": str(len(reply.existing)),
+        "name": f", {name}" if name else "",
+        "upcoming": "; ".join(describe(a, language) for a in listed),
+    }

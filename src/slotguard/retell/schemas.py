@@ -1,0 +1,40 @@
+"""Retell payloads: the custom-function wrapper, the call object, lifecycle events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetellCall(BaseModel):
+    """The fields of Retell's call object that slotguard uses (others are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    call_id: str = Field(min_length=1, max_length=128)
+    agent_id: str | None = None
+    from_number: str | None = None
+    to_number: str | None = None
+    call_status: str | None = None
+    start_timestamp: int | None = None
+    end_timestamp: int | None = None
+
+
+class FunctionCall(BaseModel):
+    """A custom-function request in the default wrapped form ``{name, call, args}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    call: RetellCall
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class LifecycleEvent(BaseModel):
+    """``{"event": "...", "call": {...}}`` from Retell's call webhooks."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event: str = Field(min_length=1, max_length=64)
+    call: RetellCall

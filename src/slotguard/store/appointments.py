@@ -1,0 +1,283 @@
+"""Appointments: the one-round-trip query behind Layers 1 and 2, the pending-row state machine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard.domain import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    TimeRange,
+)
+from slotguard.store.sql import advisory_xact_lock
+from slotguard.store.tables import AppointmentRow, ServiceRow
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+
+def to_domain(row: AppointmentRow, service_name: str | None = None) -> Appointment:
+    """Map a row (and optionally its service name) to the domain value."""
+    return Appointment(
+        id=row.id,
+        company_id=row.company_id,
+        customer_id=row.customer_id,
+        service_id=row.service_id,
+        span=TimeRange(row.starts_at, row.ends_at),
+        status=AppointmentStatus(row.status),
+        reservation_key=row.reservation_key,
+        calcom_booking_uid=row.calcom_booking_uid,
+        calcom_booking_id=row.calcom_booking_id,
+        service_name=service_name,
+        deleted=row.deleted_at is not None,
+    )
+
+
+def _with_service() -> Select[AppointmentRow, str]:
+    return select(AppointmentRow, ServiceRow.name).join(
+        ServiceRow, ServiceRow.id == AppointmentRow.service_id
+    )
+
+
+def _holds_slot() -> list[ColumnElement[bool]]:
+    return [
+        AppointmentRow.status.in_(_ACTIVE),
+        AppointmentRow.deleted_at.is_(None),
+        AppointmentRow.duplicate_of_id.is_(None),
+    ]
+
+
+class AppointmentRepository:
+    """All appointment SQL. Flushes only; the use case owns the transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_customer(self, company_id: int, customer_id: int) -> None:
+        """Serialize check-and-reserve for one customer until the transaction ends.
+
+        Two requests of the same caller can then never both pass Layer 2; requests of other
+        callers are not blocked (on PostgreSQL; SQLite has one writer at a time anyway).
+        """
+        await advisory_xact_lock(self.session, "slotguard.customer", company_id, customer_id)
+
+    async def lock_company_calendar(self, company_id: int) -> None:
+        """Serialize the local calendar of one company (one host: one booking per slot)."""
+        await advisory_xact_lock(self.session, "slotguard.local_calendar", company_id)
+
+    async def for_rules(
+        self, company_id: int, customer_id: int, window: TimeRange
+    ) -> list[Appointment]:
+        """The customer's slot-holding appointments starting inside ``window``: one query.
+
+        Served by ix_appointments_company_id_customer_id_starts_at; this is everything the
+        pure rules of Layers 1 and 2 need for one request.
+        """
+        query = _with_service().where(
+            AppointmentRow.company_id == company_id,
+            AppointmentRow.customer_id == customer_id,
+            AppointmentRow.starts_at >= window.start,
+            AppointmentRow.starts_at < window.end,
+            *_holds_slot(),
+        )
+        rows = await self.session.execute(query.order_by(AppointmentRow.starts_at))
+        return [to_domain(row, name) for row, name in rows]
+
+    async def insert(
+        self,
+        *,
+        company_id: int,
+        customer_id: int,
+        service_id: int,
+        span: TimeRange,
+        reservation_key: str,
+        now: datetime,
+        status: AppointmentStatus = AppointmentStatus.PENDING,
+        source: AppointmentSource = AppointmentSource.AGENT,
+        call_row_id: int | None = None,
+        calcom_booking_uid: str | None = None,
+        calcom_booking_id: int | None = None,
+        rescheduled_from_id: int | None = None,
+        duplicate_of_id: int | None = None,
+    ) -> Appointment:
+        """Insert one row; the unique index and exclusion constraint may refuse it."""
+        row = AppointmentRow(
+            company_id=company_id,
+            customer_id=customer_id,
+            service_id=service_id,
+            starts_at=span.start,
+            ends_at=span.end,
+            status=status.value,
+            reservation_key=reservation_key,
+            source=source.value,
+            call_id=call_row_id,
+            calcom_booking_uid=calcom_booking_uid,
+            calcom_booking_id=calcom_booking_id,
+            rescheduled_from_id=rescheduled_from_id,
+            duplicate_of_id=duplicate_of_id,
+            reconcile_attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return to_domain(row)
+
+    async def get(self, appointment_id: int) -> Appointment | None:
+        """One appointment by id, with its service name."""
+        return await self._one(_with_service().where(AppointmentRow.id == appointment_id))
+
+    async def by_reservation_key(self, key: str) -> Appointment | None:
+        """The row we inserted before calling the calendar."""
+        return await self._one(_with_service().where(AppointmentRow.reservation_key == key))
+
+    async def by_calcom_uid(self, uid: str) -> Appointment | None:
+        """The row mirroring a calendar booking uid."""
+        return await self._one(_with_service().where(AppointmentRow.calcom_booking_uid == uid))
+
+    async def mark_booked(
+        self, appointment_id: int, uid: str | None, booking_id: int | None, now: datetime
+    ) -> bool:
+        """pending → booked with the calendar's uid; False when the row was no longer pending."""
+        result = await self.session.execute(
+            update(AppointmentRow)
+            .where(
+                AppointmentRow.id == appointment_id,
+                AppointmentRow.status == AppointmentStatus.PENDING.value,
+            )
+            .values(
+                status=AppointmentStatus.BOOKED.value,
+                calcom_booking_uid=uid,
+                calcom_booking_id=booking_id,
+                updated_at=now,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_status(
+        self,
+        appointment_id: int,
+        status: AppointmentStatus,
+        now: datetime,
+        *,
+        only_from: frozenset[AppointmentStatus] | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a row to ``status`` (optionally only from the given ones); True if it moved."""
+        query = update(AppointmentRow).where(AppointmentRow.id == appointment_id)
+        if only_from is not None:
+            query = query.where(AppointmentRow.status.in_([s.value for s in only_from]))
+        values: dict[str, object] = {"status": status.value, "updated_at": now}
+        if reason is not None:
+            values["failure_reason"] = reason[:200]
+        result = await self.session.execute(query.values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def upcoming(self, company_id: int, customer_id: int, now: datetime) -> list[Appointment]:
+        """The customer's slot-holding appointments that have not ended yet, soonest first."""
+        query = _with_service().where(
+            AppointmentRow.company_id == company_id,
+            AppointmentRow.customer_id == customer_id,
+            AppointmentRow.ends_at > now,
+            *_holds_slot(),
+        )
+        rows = await self.session.execute(query.order_by(AppointmentRow.starts_at).limit(50))
+        return [to_domain(row, name) for row, name in rows]
+
+    async def company_busy(self, company_id: int, window: TimeRange) -> list[TimeRange]:
+        """Spans of the company's slot-holding appointments overlapping ``window``."""
+        query = select(AppointmentRow.starts_at, AppointmentRow.ends_at).where(
+            AppointmentRow.company_id == company_id,
+            AppointmentRow.starts_at < window.end,
+            AppointmentRow.ends_at > window.start,
+            AppointmentRow.status.in_(_ACTIVE),
+            AppointmentRow.deleted_at.is_(None),
+        )
+        rows = await self.session.execute(query)
+        return [TimeRange(start, end) for start, end in rows]
+
+    async def calendar_conflicts(
+        self, company_id: int, span: TimeRange, *, ignore_uid: str | None
+    ) -> bool:
+        """True when a calendar-confirmed, slot-holding appointment of the company overlaps."""
+        query = select(AppointmentRow.id).where(
+            AppointmentRow.company_id == company_id,
+            AppointmentRow.starts_at < span.end,
+            AppointmentRow.ends_at > span.start,
+            AppointmentRow.calcom_booking_uid.is_not(None),
+            AppointmentRow.status.in_(_ACTIVE),
+            AppointmentRow.deleted_at.is_(None),
+        )
+        if ignore_uid is not None:
+            query = query.where(AppointmentRow.calcom_booking_uid != ignore_uid)
+        return (await self.session.scalar(query.limit(1))) is not None
+
+    async def confirm_in_calendar(self, reservation_key: str, uid: str) -> bool:
+        """Local calendar: stamp the calendar uid on our pending row; False if it is gone."""
+        result = await self.session.execute(
+            update(AppointmentRow)
+            .where(
+                AppointmentRow.reservation_key == reservation_key,
+                AppointmentRow.status == AppointmentStatus.PENDING.value,
+            )
+            .values(calcom_booking_uid=uid)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def lease_stale_pending(self, older_than: datetime, limit: int) -> list[Appointment]:
+        """Lock up to ``limit`` pending rows created before ``older_than`` for this transaction.
+
+        ``FOR UPDATE SKIP LOCKED`` lets several reconcilers run at once without settling the
+        same row twice; SQLite ignores it (one writer at a time).
+        """
+        query = (
+            _with_service()
+            .where(
+                AppointmentRow.status == AppointmentStatus.PENDING.value,
+                AppointmentRow.created_at < older_than,
+            )
+            .order_by(AppointmentRow.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=AppointmentRow)
+        )
+        rows = await self.session.execute(query)
+        return [to_domain(row, name) for row, name in rows]
+
+    async def count_reconcile_attempt(self, appointment_id: int) -> None:
+        """Remember one more reconcile attempt on a pending row."""
+        await self.session.execute(
+            update(AppointmentRow)
+            .where(AppointmentRow.id == appointment_id)
+            .values(reconcile_attempts=AppointmentRow.reconcile_attempts + 1)
+        )
+
+    async def pending_stats(self, now: datetime) -> tuple[int, float]:
+        """(number of pending rows, age in seconds of the oldest) for the metrics gauges."""
+        query = select(func.count(), func.min(AppointmentRow.created_at)).where(
+            AppointmentRow.status == AppointmentStatus.PENDING.value
+        )
+        count, oldest = (await self.session.execute(query)).one()
+        age = 0.0
+        if isinstance(oldest, datetime):
+            age = max(0.0, (now - oldest.replace(tzinfo=now.tzinfo)).total_seconds())
+        return int(count), age
+
+    async def find_matching(
+        self, company_id: int, customer_id: int, span: TimeRange
+    ) -> Appointment | None:
+        """A slot-holding appointment of the customer overlapping ``span`` (Layer 3 collisions)."""
+        query = _with_service().where(
+            AppointmentRow.company_id == company_id,
+            AppointmentRow.customer_id == customer_id,
+            and_(AppointmentRow.starts_at < span.end, AppointmentRow.ends_at > span.start),
+            *_holds_slot(),
+        )
+        return await self._one(query.order_by(AppointmentRow.starts_at).limit(1))
+
+    async def _one(self, query: Select[AppointmentRow, str]) -> Appointment | None:
+        row = (await self.session.execute(query)).first()
+        return None if row is None else to_domain(row[0], row[1])

@@ -1,0 +1,154 @@
+"""Customers and calls: identification of the caller and the call's links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard.domain import Customer
+from slotguard.store.sql import insert_ignore
+from slotguard.store.tables import CallRow, CustomerRow
+
+
+def customer_from_row(row: CustomerRow) -> Customer:
+    """Map a row to the domain value."""
+    return Customer(row.id, row.company_id, row.name, row.phone_e164, row.email)
+
+
+class CustomerRepository:
+    """Finds or creates the caller within one company. Flushes only."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_phone(self, company_id: int, phone: str, now: datetime) -> Customer:
+        """The customer with this E.164 number, created on first contact (race-safe)."""
+        await self.session.execute(
+            insert_ignore(self.session, CustomerRow, ["company_id", "phone_e164"]).values(
+                company_id=company_id, phone_e164=phone, created_at=now, updated_at=now
+            )
+        )
+        row = await self.session.scalar(
+            select(CustomerRow).where(
+                CustomerRow.company_id == company_id, CustomerRow.phone_e164 == phone
+            )
+        )
+        assert row is not None
+        return customer_from_row(row)
+
+    async def by_email(self, company_id: int, email: str) -> Customer | None:
+        """A customer without phone found by email (case-insensitive), if any."""
+        row = await self.session.scalar(
+            select(CustomerRow)
+            .where(
+                CustomerRow.company_id == company_id,
+                func.lower(CustomerRow.email) == email.lower(),
+            )
+            .order_by(CustomerRow.id)
+            .limit(1)
+        )
+        return None if row is None else customer_from_row(row)
+
+    async def get(self, customer_id: int) -> Customer | None:
+        """One customer by id."""
+        row = await self.session.get(CustomerRow, customer_id)
+        return None if row is None else customer_from_row(row)
+
+    async def create(
+        self, company_id: int, name: str | None, email: str | None, now: datetime
+    ) -> Customer:
+        """A new customer without phone number."""
+        row = CustomerRow(
+            company_id=company_id, name=name, email=email, created_at=now, updated_at=now
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return customer_from_row(row)
+
+    async def update_contact(
+        self, customer_id: int, name: str | None, email: str | None, now: datetime
+    ) -> None:
+        """Fill in or correct the name and email the caller gave."""
+        values: dict[str, object] = {"updated_at": now}
+        if name:
+            values["name"] = name
+        if email:
+            values["email"] = email
+        if len(values) > 1:
+            await self.session.execute(
+                update(CustomerRow).where(CustomerRow.id == customer_id).values(**values)
+            )
+
+
+class CallRepository:
+    """Retell calls: created on first sight, linked to customer and appointment."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert(
+        self,
+        *,
+        call_id: str,
+        company_id: int,
+        agent_id: str | None,
+        from_number: str | None,
+        to_number: str | None,
+        started_at: datetime | None,
+        now: datetime,
+    ) -> CallRow:
+        """The call row for ``call_id``, created on first sight (race-safe)."""
+        await self.session.execute(
+            insert_ignore(self.session, CallRow, ["call_id"]).values(
+                call_id=call_id,
+                company_id=company_id,
+                agent_id=agent_id,
+                from_number=from_number,
+                to_number=to_number,
+                started_at=started_at,
+                appointment_link_status="none",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        row = await self.session.scalar(select(CallRow).where(CallRow.call_id == call_id))
+        assert row is not None
+        return row
+
+    async def by_call_id(self, call_id: str) -> CallRow | None:
+        """The call row, if the call was seen."""
+        return await self.session.scalar(select(CallRow).where(CallRow.call_id == call_id))
+
+    async def link(
+        self,
+        row_id: int,
+        now: datetime,
+        *,
+        customer_id: int | None = None,
+        appointment_id: int | None = None,
+        link_status: str | None = None,
+    ) -> None:
+        """Link the call to its customer and/or appointment."""
+        values: dict[str, object] = {"updated_at": now}
+        if customer_id is not None:
+            values["customer_id"] = customer_id
+        if appointment_id is not None:
+            values["appointment_id"] = appointment_id
+        if link_status is not None:
+            values["appointment_link_status"] = link_status
+        await self.session.execute(update(CallRow).where(CallRow.id == row_id).values(**values))
+
+    async def set_lifecycle(
+        self, call_id: str, status: str | None, ended_at: datetime | None, now: datetime
+    ) -> None:
+        """Record the call's status from a Retell lifecycle event."""
+        values: dict[str, object] = {"updated_at": now}
+        if status:
+            values["call_status"] = status
+        if ended_at is not None:
+            values["ended_at"] = ended_at
+        await self.session.execute(
+            update(CallRow).where(CallRow.call_id == call_id).values(**values)
+        )
