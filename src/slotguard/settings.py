@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
-    reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=30.0, ge=0, description="0 turns it off")
+    # Must exceed the Cal.com timeout, so a create still in flight is never judged absent.
     pending_grace_seconds: float = Field(default=120.0, ge=0)
     calcom_timeout_seconds: float = Field(default=10.0, gt=0)
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
 
-from slotguard.api import health, retell
+from slotguard.api import calcom, health, retell
+from slotguard.booking import reconcile
 from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
+from slotguard.runtime import open_context
 from slotguard.settings import Settings, SettingsError, load_settings
-from slotguard.store.db import create_engine, session_factory
 
 log = get_logger("api")
 
@@ -31,19 +34,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        engine = create_engine(settings.database_url)
-        ctx = Context(
-            engine=engine,
-            sessions=session_factory(engine),
-            metrics=metrics or Metrics(),
-            clock=clock,
-        )
-        if settings.retell_api_key is None:
-            log.warning("insecure_dev", detail="Retell signatures are NOT verified")
-        try:
-            yield {"ctx": ctx, "settings": settings}
-        finally:
-            await engine.dispose()
+        async with open_context(settings, metrics=metrics, clock=clock) as ctx:
+            if settings.retell_api_key is None:
+                log.warning("insecure_dev", detail="Retell signatures are NOT verified")
+            background = _start_reconciler(ctx, settings)
+            try:
+                yield {"ctx": ctx, "settings": settings}
+            finally:
+                if background is not None:
+                    background.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await background
 
     app = FastAPI(
         title="slotguard",
@@ -53,7 +54,18 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(retell.router)
+    app.include_router(calcom.router)
     return app
+
+
+def _start_reconciler(ctx: Context, settings: Settings) -> asyncio.Task[None] | None:
+    if settings.reconcile_interval_seconds <= 0:
+        return None
+    grace = timedelta(seconds=settings.pending_grace_seconds)
+    return asyncio.create_task(
+        reconcile.run_forever(ctx, interval=settings.reconcile_interval_seconds, grace=grace),
+        name="slotguard-reconciler",
+    )
 
 
 def app_from_environment() -> FastAPI:

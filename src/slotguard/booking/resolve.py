@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -177,6 +177,9 @@ def requested_span(
     except nlp_time.TimeParseError as problem:
         raise InvalidArgument(_field_of(problem), problem.kind.value, problem.phrase) from None
     assert isinstance(start, datetime)
+    # Absolute time from here on: wall-clock arithmetic and fold=1 comparisons across zones
+    # (PEP 495) would be wrong around DST switches.
+    start = start.astimezone(UTC)
     return TimeRange(start, start + service.duration)
 
 

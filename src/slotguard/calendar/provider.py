@@ -101,7 +101,10 @@ class CalendarProvider(Protocol):
         ...
 
     async def create_booking(self, request: CreateBooking) -> CreateResult:
-        """Book once. Never retried blindly by callers: AMBIGUOUS is settled by ``find_booking``."""
+        """Book once. Never retried blindly by callers: AMBIGUOUS is settled by ``find_booking``.
+
+        Raises CalendarUnreachable only when the request was never sent (nothing booked).
+        """
         ...
 
     async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:

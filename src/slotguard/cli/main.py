@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from slotguard import tenants
+from slotguard.booking import reconcile as reconcile_use_case
+from slotguard.booking.sync import NotACalcomCompany, sync_company
+from slotguard.calendar import CalendarUnreachable
+from slotguard.calendar.calcom import CalcomCalendar
 from slotguard.observability import configure_logging, get_logger
+from slotguard.retell.tools import tool_definitions
+from slotguard.runtime import open_context
 from slotguard.settings import Settings, SettingsError, load_settings
 from slotguard.store.companies import ApplyResult, CompanyRepository
 from slotguard.store.db import DatabaseUrlError, create_engine, session_factory
@@ -25,6 +33,8 @@ app = typer.Typer(
 )
 tenants_app = typer.Typer(help="Manage companies, services and routes from a tenants file.")
 app.add_typer(tenants_app, name="tenants")
+calcom_app = typer.Typer(help="Cal.com: backfill bookings, list event types.", no_args_is_help=True)
+app.add_typer(calcom_app, name="calcom")
 log = get_logger("cli")
 
 
@@ -109,6 +119,111 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+@app.command()
+def reconcile(
+    grace: Annotated[
+        float, typer.Option(help="settle pending rows untouched for this many seconds")
+    ] = 120.0,
+) -> None:
+    """Run one reconciler round now: settle stale pending appointments, re-apply events."""
+    settings = _settings()
+
+    async def _run() -> reconcile_use_case.Report:
+        async with open_context(settings) as ctx:
+            return await reconcile_use_case.run_once(ctx, grace=timedelta(seconds=grace))
+
+    report = asyncio.run(_run())
+    for line in report.details:
+        typer.echo(line)
+    typer.echo(
+        f"settled {report.booked} booked, {report.failed} failed; "
+        f"{report.unreachable} calendar unreachable; {report.events_applied} events re-applied"
+    )
+
+
+@app.command("retell-tools")
+def retell_tools(
+    base_url: Annotated[str, typer.Option(help="public URL of this slotguard, e.g. https://…")],
+    language: Annotated[str, typer.Option(help="language of the descriptions: de or en")] = "de",
+) -> None:
+    """Print the Retell custom-tool definitions (JSON) for every function."""
+    if language not in ("de", "en"):
+        raise CliError("--language must be de or en")
+    typer.echo(json.dumps(tool_definitions(base_url, language), indent=2, ensure_ascii=False))
+
+
+@calcom_app.command("sync")
+def calcom_sync(
+    company: Annotated[str, typer.Option(help="company slug from the tenants file")],
+    since: Annotated[
+        str | None, typer.Option(help="first day (YYYY-MM-DD); default: 30 days ago")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="how many days from --since")] = 400,
+) -> None:
+    """Backfill and reconcile COMPANY's Cal.com bookings; idempotent, with progress."""
+    settings = _settings()
+    start = _since(since)
+    asyncio.run(_sync(settings, company, start, start + timedelta(days=days)))
+
+
+async def _sync(settings: Settings, slug: str, start: datetime, end: datetime) -> None:
+    async with open_context(settings) as ctx:
+        async with ctx.sessions() as session:
+            target = await CompanyRepository(session).by_slug(slug)
+        if target is None:
+            raise CliError(f"unknown company {slug!r}")
+        seen = 0
+
+        def progress(outcome: str) -> None:
+            nonlocal seen
+            seen += 1
+            if seen % 50 == 0:
+                typer.echo(f"… {seen} bookings", err=True)
+
+        try:
+            outcomes = await sync_company(ctx, target, start, end, progress)
+        except (NotACalcomCompany, CalendarUnreachable) as problem:
+            raise CliError(str(problem)) from None
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "no bookings"
+    typer.echo(f"{slug}: {sum(outcomes.values())} bookings: {summary}")
+
+
+@calcom_app.command("event-types")
+def calcom_event_types(
+    company: Annotated[str, typer.Option(help="company slug (its Cal.com API key is used)")],
+) -> None:
+    """List the Cal.com event types (id, length, slug) to fill calcom_event_type_id in."""
+    settings = _settings()
+
+    async def _run() -> list[tuple[int, int | None, str, str]]:
+        async with open_context(settings) as ctx:
+            async with ctx.sessions() as session:
+                target = await CompanyRepository(session).by_slug(company)
+            if target is None:
+                raise CliError(f"unknown company {company!r}")
+            calendar = ctx.calendar(target)
+            if not isinstance(calendar, CalcomCalendar):
+                raise CliError(f"company {company!r} does not use Cal.com")
+            types = await calendar.event_types()
+            return [(t.id, t.length_in_minutes, t.slug, t.title) for t in types]
+
+    try:
+        rows = asyncio.run(_run())
+    except CalendarUnreachable as problem:
+        raise CliError(f"Cal.com unreachable: {problem}") from None
+    for event_id, length, slug, title in rows:
+        typer.echo(f"{event_id}\t{length or '?'} min\t{slug}\t{title}")
+
+
+def _since(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC) - timedelta(days=30)
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise CliError(f"--since {value!r} is not a date like 2026-01-31") from None
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slotguard.domain.decisions import Action, BookingRequest, Decision, Layer, Reason, Result
@@ -14,6 +14,16 @@ MAX_APPOINTMENT_LENGTH = timedelta(hours=12)
 
 CLEAR_L1 = Decision(Layer.EARLY_WARNING, Result.CLEAR, Reason.NONE, Action.ALLOWED)
 CLEAR_L2 = Decision(Layer.PRE_BOOKING, Result.CLEAR, Reason.NONE, Action.ALLOWED)
+
+
+def _utc(instant: datetime) -> datetime:
+    """The same instant in UTC: rules compare instants, never wall clocks.
+
+    Python compares and subtracts two datetimes of the same zone by wall clock (02:30 before
+    and after a fall-back are "equal"), and ``==`` across zones is always False for a time in
+    a repeated hour; a request arrives in the company zone, so everything goes through UTC.
+    """
+    return instant.astimezone(UTC)
 
 
 def relevant(request: BookingRequest, existing: Iterable[Appointment]) -> list[Appointment]:
@@ -40,10 +50,11 @@ def search_window(
     """
     day = local_day_bounds(local_day(request.start, tz), tz)
     window = timedelta(days=window_days)
-    start = min(day.start, max(now, request.start - window))
+    wanted_start, wanted_end = _utc(request.start), _utc(request.end)
+    start = min(day.start, max(_utc(now), wanted_start - window))
     # An appointment starting before the requested day can still overlap the request.
-    start = min(start, request.start - MAX_APPOINTMENT_LENGTH)
-    end = max(day.end, request.end, request.start + window)
+    start = min(start, wanted_start - MAX_APPOINTMENT_LENGTH)
+    end = max(day.end, wanted_end, wanted_start + window)
     return TimeRange(start, end)
 
 
@@ -72,7 +83,7 @@ def early_warning(
         for a in mine
         if a.service_id == request.service_id
         and a.span.start >= now
-        and abs(a.span.start - request.start) < window
+        and abs(_utc(a.span.start) - _utc(request.start)) < window
     )
     if upcoming:
         return Decision(
@@ -94,7 +105,7 @@ def refusal(
 ) -> Decision:
     """Layer 2: refuse an exact duplicate, an overlap (any service) or a full day; else clear."""
     mine = relevant(request, existing)
-    wanted = TimeRange(request.start, request.end)
+    wanted = TimeRange(_utc(request.start), _utc(request.end))
     exact = tuple(
         a for a in mine if a.service_id == request.service_id and a.span.start == request.start
     )

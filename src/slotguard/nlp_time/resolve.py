@@ -81,12 +81,12 @@ def resolve(
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     today = now.astimezone(tz).date()
-    part = _read_date(date_text, today, hours)
+    part = _read_date(date_text, today, tz, hours)
     if time_text is not None and time_text.strip():
         clock = parse_clock(time_text, hours=hours, period=part.period)
         moment = _moment(part.day, clock, tz, time_text)
     elif part.exact is not None:
-        moment = part.exact.astimezone(tz)
+        moment = part.exact
     elif part.clock is not None:
         moment = _moment(part.day, part.clock, tz, date_text)
     else:
@@ -115,25 +115,26 @@ def _moment(day: date, clock: Clock, tz: ZoneInfo, phrase: str) -> datetime:
         raise TimeParseError(error.kind, phrase) from None
 
 
-def _read_date(text: str, today: date, hours: BusinessHours | None) -> _DatePart:
+def _read_date(text: str, today: date, tz: ZoneInfo, hours: BusinessHours | None) -> _DatePart:
     """An ISO datetime, a plain date phrase, or a date phrase with a time in it."""
     if match := _ISO_DATETIME.fullmatch(text):
-        return _iso(match, text)
+        return _iso(match, text, tz)
     try:
         return _DatePart(parse_date(text, today=today), period=_period_in(normalize(text)))
     except TimeParseError:
         return _split(text, today, hours)
 
 
-def _iso(match: re.Match[str], text: str) -> _DatePart:
-    """'2026-12-02T14:00' is a wall time; '2026-12-02T13:00:00Z' an instant."""
+def _iso(match: re.Match[str], text: str, tz: ZoneInfo) -> _DatePart:
+    """'2026-12-02T14:00' is a wall time in tz; '2026-12-02T13:00:00Z' an instant."""
     try:
         parsed = datetime.fromisoformat(f"{match[1]}T{match[2]}{(match[3] or '').upper()}")
-    except ValueError:
+        if parsed.tzinfo is None:
+            return _DatePart(parsed.date(), clock=Clock(parsed.time()))
+        exact = parsed.astimezone(UTC).astimezone(tz)
+    except (ValueError, OverflowError):  # "T25:00", or an instant beyond year 1..9999 in tz
         raise TimeParseError(_Kind.UNPARSEABLE_DATE, text) from None
-    if parsed.tzinfo is None:
-        return _DatePart(parsed.date(), clock=Clock(parsed.time()))
-    return _DatePart(parsed.date(), exact=parsed)
+    return _DatePart(exact.date(), exact=exact)
 
 
 def _split(text: str, today: date, hours: BusinessHours | None) -> _DatePart:

@@ -27,6 +27,8 @@ __all__ = ["BusinessHours", "Clock", "parse_clock", "parse_time"]
 _DIGITAL = re.compile(
     r"(\d{1,2})(?::(\d{2})(?::(\d{2}))?\.?|\.(\d{2})(?:\.(\d{2}))?|\.)?(?: (?:uhr|h))?"
 )
+# "ein Uhr" is one o'clock, but a bare "ein"/"eine" is an article, not an hour
+_ARTICLES = frozenset(["ein", "eine", "einer", "einem", "einen"])
 _MIDNIGHT = frozenset({"mitternacht", "midnight"})
 # A relative phrase, the minutes it adds to the named hour, and the sign applied to N.
 _RELATIVE: tuple[tuple[str, int, int], ...] = (
@@ -107,10 +109,11 @@ def parse_clock(
 ) -> Clock:
     """Like `parse_time`, keeping the day roll-over; `period` is a hint from the date phrase."""
     tokens = normalize(text)
-    said = {PERIODS[t] for t in tokens if t in PERIODS}
+    said = {PERIODS[t] for t in tokens if t in PERIODS}  # "9 Uhr abends am" says two
     core = [t for t in tokens if t not in PERIODS and t not in TIME_FILLERS]
-    own = said.pop() if len(said) == 1 else None
-    reading = _read(core, own) if not said and len(tokens) <= MAX_TOKENS else None
+    own = next(iter(said)) if len(said) == 1 else None
+    ok = len(said) <= 1 and len(tokens) <= MAX_TOKENS
+    reading = _read(core, own) if ok else None
     hour = None if reading is None else _hour(reading, own, period, hours)
     if reading is None or hour is None or (hour == 24 and (reading.minute or reading.second)):
         raise TimeParseError(TimeParseErrorKind.UNPARSEABLE_TIME, text)
@@ -147,13 +150,16 @@ def _is_twelve_hour(token: str, hour: int) -> bool:
 
 def _worded(core: list[str]) -> _Reading | None:
     """'vierzehn Uhr', 'drei', '14 Uhr 30', 'vierzehn Uhr dreißig', 'two thirty'."""
-    if len(core) > 1 and core[1] == "uhr":
+    said_uhr = len(core) > 1 and core[1] == "uhr"
+    if said_uhr:
         core = [core[0], *core[2:]]
-    if not 1 <= len(core) <= 2:
+    if not 1 <= len(core) <= 2 or (core[0] in _ARTICLES and not said_uhr):
         return None
     hour = cardinal(core[0])
     minute = cardinal(core[1]) if len(core) == 2 else 0
-    if hour is None or minute is None:
+    # without "Uhr" between them "zehn zwei" is two numbers, but "two thirty" and "14 05" times
+    bare_pair = len(core) == 2 and not said_uhr
+    if hour is None or minute is None or (bare_pair and minute < 10 and len(core[1]) != 2):
         return None
     return _Reading(hour, minute, 0, _is_twelve_hour(core[0], hour))
 

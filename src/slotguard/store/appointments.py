@@ -140,14 +140,20 @@ class AppointmentRepository:
         return await self._one(_with_service().where(AppointmentRow.calcom_booking_uid == uid))
 
     async def mark_booked(
-        self, appointment_id: int, uid: str | None, booking_id: int | None, now: datetime
+        self,
+        appointment_id: int,
+        uid: str | None,
+        booking_id: int | None,
+        now: datetime,
+        *,
+        only_from: frozenset[AppointmentStatus] = frozenset({AppointmentStatus.PENDING}),
     ) -> bool:
         """pending → booked with the calendar's uid; False when the row was no longer pending."""
         result = await self.session.execute(
             update(AppointmentRow)
             .where(
                 AppointmentRow.id == appointment_id,
-                AppointmentRow.status == AppointmentStatus.PENDING.value,
+                AppointmentRow.status.in_([s.value for s in only_from]),
             )
             .values(
                 status=AppointmentStatus.BOOKED.value,
@@ -228,32 +234,38 @@ class AppointmentRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def lease_stale_pending(self, older_than: datetime, limit: int) -> list[Appointment]:
-        """Lock up to ``limit`` pending rows created before ``older_than`` for this transaction.
+    async def lease_stale_pending(
+        self, older_than: datetime, now: datetime, limit: int
+    ) -> list[Appointment]:
+        """Lease up to ``limit`` pending rows untouched since ``older_than`` to this reconciler.
 
-        ``FOR UPDATE SKIP LOCKED`` lets several reconcilers run at once without settling the
-        same row twice; SQLite ignores it (one writer at a time).
+        ``FOR UPDATE SKIP LOCKED`` lets several reconcilers pick rows at once without taking
+        the same one; stamping ``updated_at`` keeps the lease after commit, so the network
+        lookup that follows runs with no transaction open. SQLite has one writer anyway.
         """
         query = (
             _with_service()
             .where(
                 AppointmentRow.status == AppointmentStatus.PENDING.value,
-                AppointmentRow.created_at < older_than,
+                AppointmentRow.updated_at < older_than,
             )
-            .order_by(AppointmentRow.created_at)
+            .order_by(AppointmentRow.updated_at)
             .limit(limit)
             .with_for_update(skip_locked=True, of=AppointmentRow)
         )
-        rows = await self.session.execute(query)
-        return [to_domain(row, name) for row, name in rows]
+        leased = [to_domain(row, name) for row, name in await self.session.execute(query)]
+        if leased:
+            await self.session.execute(
+                update(AppointmentRow)
+                .where(AppointmentRow.id.in_([a.id for a in leased]))
+                .values(updated_at=now, reconcile_attempts=AppointmentRow.reconcile_attempts + 1)
+            )
+        return leased
 
-    async def count_reconcile_attempt(self, appointment_id: int) -> None:
-        """Remember one more reconcile attempt on a pending row."""
-        await self.session.execute(
-            update(AppointmentRow)
-            .where(AppointmentRow.id == appointment_id)
-            .values(reconcile_attempts=AppointmentRow.reconcile_attempts + 1)
-        )
+    async def call_row_of(self, appointment_id: int) -> int | None:
+        """The id of the call that made the appointment, if any."""
+        query = select(AppointmentRow.call_id).where(AppointmentRow.id == appointment_id)
+        return await self.session.scalar(query)
 
     async def pending_stats(self, now: datetime) -> tuple[int, float]:
         """(number of pending rows, age in seconds of the oldest) for the metrics gauges."""

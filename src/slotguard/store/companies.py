@@ -115,6 +115,40 @@ class CompanyRepository:
         row = await self.session.get(ServiceRow, service_id)
         return None if row is None else service_from_row(row)
 
+    async def service_for_event_type(
+        self, company_id: int, event_type_id: int | None, length_minutes: int
+    ) -> Service:
+        """The service of a Cal.com event type; an unknown one gets an inactive service row.
+
+        A booking made directly in Cal.com for an event type missing from the tenants file is
+        still mirrored (never dropped); the inactive row names it for the operator.
+        """
+        if event_type_id is not None:
+            row = await self.session.scalar(
+                select(ServiceRow).where(
+                    ServiceRow.company_id == company_id,
+                    ServiceRow.calcom_event_type_id == event_type_id,
+                )
+            )
+            if row is not None:
+                return service_from_row(row)
+        name = f"Cal.com event type {event_type_id}"
+        row = await self.session.scalar(
+            select(ServiceRow).where(ServiceRow.company_id == company_id, ServiceRow.name == name)
+        )
+        if row is None:
+            row = ServiceRow(
+                company_id=company_id,
+                name=name,
+                aliases=[],
+                duration_minutes=max(1, length_minutes),
+                calcom_event_type_id=event_type_id,
+                active=False,
+            )
+            self.session.add(row)
+            await self.session.flush()
+        return service_from_row(row)
+
     async def _apply_company(self, spec: CompanySpec) -> str:
         row = await self.session.scalar(select(CompanyRow).where(CompanyRow.slug == spec.slug))
         values = {

@@ -11,11 +11,19 @@ from slotguard.store.sql import insert_ignore
 from slotguard.store.tables import WebhookEventRow
 
 
+# An event that failed this often needs a human; it stays stored with its error.
+MAX_ATTEMPTS = 5
+
+
 class WebhookEventRepository:
     """``insert_new`` is ON CONFLICT DO NOTHING → (event, created). Flushes only."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def get(self, event_id: int) -> WebhookEventRow | None:
+        """One stored event."""
+        return await self.session.get(WebhookEventRow, event_id)
 
     async def insert_new(
         self,
@@ -63,11 +71,26 @@ class WebhookEventRepository:
             )
         )
 
-    async def unprocessed(self, limit: int) -> list[WebhookEventRow]:
+    async def ended_before(self, uid: str) -> str | None:
+        """The trigger of a stored cancel or reject of ``uid`` (it may overtake its create)."""
+        for trigger in ("BOOKING_CANCELLED", "BOOKING_REJECTED"):
+            query = select(WebhookEventRow.id).where(
+                WebhookEventRow.provider == "calcom",
+                WebhookEventRow.dedupe_key.startswith(f"{trigger}:{uid}:", autoescape=True),
+            )
+            if await self.session.scalar(query.limit(1)) is not None:
+                return trigger
+        return None
+
+    async def unprocessed(self, provider: str, limit: int) -> list[WebhookEventRow]:
         """Events stored but not applied yet (e.g. the process died in between)."""
         query = (
             select(WebhookEventRow)
-            .where(WebhookEventRow.processed_at.is_(None))
+            .where(
+                WebhookEventRow.provider == provider,
+                WebhookEventRow.processed_at.is_(None),
+                WebhookEventRow.attempts < MAX_ATTEMPTS,
+            )
             .order_by(WebhookEventRow.id)
             .limit(limit)
         )

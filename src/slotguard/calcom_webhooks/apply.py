@@ -1,0 +1,280 @@
+"""Applying a stored Cal.com event: Layer 3 — one local appointment per Cal.com booking.
+
+Whichever arrives first, our API response or the webhook, settles the pending row; a booking
+made elsewhere is mirrored; a cancel that overtook its create still ends cancelled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard.booking.context import Context
+from slotguard.booking.detect import record
+from slotguard.booking.resolve import normalise_phone
+from slotguard.calcom_webhooks.payload import BookingPayload, WebhookBody
+from slotguard.domain import (
+    ACTIVE_STATUSES,
+    Action,
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    Company,
+    Customer,
+    Decision,
+    Layer,
+    Reason,
+    Result,
+    TimeRange,
+)
+from slotguard.observability import get_logger
+from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.companies import CompanyRepository
+from slotguard.store.customers import CustomerRepository
+from slotguard.store.decisions import DecisionRecord
+from slotguard.store.webhooks import WebhookEventRepository
+
+log = get_logger("calcom_webhooks")
+CREATED = frozenset({"BOOKING_CREATED", "BOOKING_REQUESTED"})
+ENDED = {
+    "BOOKING_CANCELLED": AppointmentStatus.CANCELLED,
+    "BOOKING_REJECTED": AppointmentStatus.FAILED,
+}
+FUNCTION = "calcom_webhook"
+
+
+async def apply_event(ctx: Context, event_id: int) -> str:
+    """Apply one stored event in one transaction; returns the outcome for metrics and logs."""
+    async with ctx.sessions() as session, session.begin():
+        events = WebhookEventRepository(session)
+        row = await events.get(event_id)
+        assert row is not None and row.company_id is not None
+        company = await CompanyRepository(session).by_id(row.company_id)
+        assert company is not None
+        body = WebhookBody.model_validate_json(row.raw_body)
+        outcome = await _dispatch(ctx, session, company, body)
+        await events.mark_processed(event_id, ctx.clock())
+    ctx.metrics.webhook_events.labels(
+        provider="calcom", trigger=body.triggerEvent, outcome=outcome
+    ).inc()
+    log.info(
+        "calcom_event_applied", trigger=body.triggerEvent, outcome=outcome, company=company.slug
+    )
+    return outcome
+
+
+async def apply_pending_events(ctx: Context, limit: int = 100) -> int:
+    """Apply events that were stored but not applied (a crash in between); returns how many."""
+    async with ctx.sessions() as session:
+        rows = await WebhookEventRepository(session).unprocessed("calcom", limit)
+    done = 0
+    for row in rows:
+        try:
+            await apply_event(ctx, row.id)
+            done += 1
+        except Exception as problem:
+            async with ctx.sessions() as session, session.begin():
+                await WebhookEventRepository(session).mark_processed(
+                    row.id, ctx.clock(), repr(problem)
+                )
+    return done
+
+
+async def apply_booking(
+    ctx: Context, company: Company, trigger: str, booking: BookingPayload
+) -> str:
+    """Apply one booking as if Cal.com had sent ``trigger`` for it (used by ``calcom sync``)."""
+    async with ctx.sessions() as session, session.begin():
+        return await _apply(ctx, session, company, trigger, booking)
+
+
+async def _dispatch(
+    ctx: Context, session: AsyncSession, company: Company, body: WebhookBody
+) -> str:
+    if body.triggerEvent == "PING":
+        return "ping"
+    return await _apply(ctx, session, company, body.triggerEvent, body.booking())
+
+
+async def _apply(
+    ctx: Context, session: AsyncSession, company: Company, trigger: str, booking: BookingPayload
+) -> str:
+    if booking.uid is None:
+        return "ignored"
+    if trigger in CREATED:
+        return await _created(
+            ctx, session, company, booking, requested=trigger == "BOOKING_REQUESTED"
+        )
+    if trigger == "BOOKING_RESCHEDULED":
+        return await _rescheduled(ctx, session, company, booking)
+    if trigger in ENDED:
+        return await _ended(ctx, session, booking.uid, ENDED[trigger])
+    return "ignored"
+
+
+async def _created(
+    ctx: Context,
+    session: AsyncSession,
+    company: Company,
+    booking: BookingPayload,
+    *,
+    requested: bool,
+) -> str:
+    assert booking.uid is not None
+    repo = AppointmentRepository(session)
+    known = await repo.by_calcom_uid(booking.uid)
+    if known is not None:
+        await _layer3(
+            ctx, session, company, known, Reason.KNOWN_BOOKING_UID, Result.MERGED, Action.IGNORED
+        )
+        return "known"
+    if booking.reservation_key is not None:
+        ours = await repo.by_reservation_key(booking.reservation_key)
+        if ours is not None:
+            return await _settle_ours(ctx, session, company, ours, booking)
+    return await _mirror(ctx, session, company, booking, requested=requested)
+
+
+async def _settle_ours(
+    ctx: Context,
+    session: AsyncSession,
+    company: Company,
+    ours: Appointment,
+    booking: BookingPayload,
+) -> str:
+    """The webhook of a booking we made: settle our pending (or wrongly failed) row."""
+    assert booking.uid is not None
+    revivable = frozenset({AppointmentStatus.PENDING, AppointmentStatus.FAILED})
+    await AppointmentRepository(session).mark_booked(
+        ours.id, booking.uid, booking.bookingId, ctx.clock(), only_from=revivable
+    )
+    await _layer3(
+        ctx, session, company, ours, Reason.RESERVATION_MATCHED, Result.MERGED, Action.LINKED
+    )
+    return "linked"
+
+
+async def _mirror(
+    ctx: Context,
+    session: AsyncSession,
+    company: Company,
+    booking: BookingPayload,
+    *,
+    requested: bool,
+) -> str:
+    """A booking made elsewhere: keep it; flag it when it collides with an active appointment."""
+    assert booking.uid is not None
+    span = _span(booking)
+    if span is None:
+        return "ignored"
+    customer = await _customer(ctx, session, company, booking)
+    service = await CompanyRepository(session).service_for_event_type(
+        company.id, booking.eventTypeId, int(span.duration.total_seconds() // 60)
+    )
+    repo = AppointmentRepository(session)
+    ended = await WebhookEventRepository(session).ended_before(booking.uid)
+    status = AppointmentStatus.SCHEDULED if requested else AppointmentStatus.BOOKED
+    if ended is not None:
+        status = ENDED[ended]
+    collision = None if ended else await repo.find_matching(company.id, customer.id, span)
+    row = await repo.insert(
+        company_id=company.id,
+        customer_id=customer.id,
+        service_id=service.id,
+        span=span,
+        reservation_key=f"calcom-{uuid.uuid4().hex}",
+        now=ctx.clock(),
+        status=status,
+        source=AppointmentSource.WEBHOOK,
+        calcom_booking_uid=booking.uid,
+        calcom_booking_id=booking.bookingId,
+        duplicate_of_id=None if collision is None else collision.id,
+    )
+    if collision is not None:
+        await _layer3(
+            ctx,
+            session,
+            company,
+            collision,
+            Reason.EXTERNAL_DUPLICATE,
+            Result.FLAGGED,
+            Action.FLAGGED,
+            row,
+        )
+        return "flagged"
+    return "mirrored" if ended is None else "mirrored_ended"
+
+
+async def _rescheduled(
+    ctx: Context, session: AsyncSession, company: Company, booking: BookingPayload
+) -> str:
+    """New uid replaces ``rescheduleUid``: the old row is rescheduled, the new one mirrored once."""
+    repo = AppointmentRepository(session)
+    if booking.rescheduleUid:
+        old = await repo.by_calcom_uid(booking.rescheduleUid)
+        if old is not None and old.status in ACTIVE_STATUSES:
+            await repo.set_status(old.id, AppointmentStatus.RESCHEDULED, ctx.clock())
+    return await _created(ctx, session, company, booking, requested=False)
+
+
+async def _ended(ctx: Context, session: AsyncSession, uid: str, status: AppointmentStatus) -> str:
+    """Cancel or reject: the row stops holding its slot; unknown uid → remembered by the store."""
+    repo = AppointmentRepository(session)
+    row = await repo.by_calcom_uid(uid)
+    if row is None:
+        return "ended_unknown"  # the stored event ends the booking when its create arrives
+    await repo.set_status(row.id, status, ctx.clock(), only_from=ACTIVE_STATUSES)
+    return "ended"
+
+
+async def _customer(
+    ctx: Context, session: AsyncSession, company: Company, booking: BookingPayload
+) -> Customer:
+    customers = CustomerRepository(session)
+    now = ctx.clock()
+    name = booking.booker.name if booking.booker else None
+    phone = normalise_phone(booking.phone)
+    if phone is not None:
+        found = await customers.by_phone(company.id, phone, now)
+        await customers.update_contact(found.id, None if found.name else name, booking.email, now)
+        return found
+    if booking.email:
+        by_email = await customers.by_email(company.id, booking.email)
+        if by_email is not None:
+            return by_email
+    return await customers.create(company.id, name, booking.email, now)
+
+
+def _span(booking: BookingPayload) -> TimeRange | None:
+    if booking.startTime is None:
+        return None
+    end = booking.endTime or booking.startTime + timedelta(minutes=booking.length or 30)
+    if booking.startTime.tzinfo is None or end <= booking.startTime:
+        return None
+    return TimeRange(booking.startTime, end)
+
+
+async def _layer3(
+    ctx: Context,
+    session: AsyncSession,
+    company: Company,
+    existing: Appointment,
+    reason: Reason,
+    result: Result,
+    action: Action,
+    incoming: Appointment | None = None,
+) -> None:
+    decision = Decision(Layer.POST_BOOKING, result, reason, action, (existing,))
+    subject = incoming or existing
+    where = DecisionRecord(
+        company.id,
+        FUNCTION,
+        subject.customer_id,
+        None,
+        subject.service_id,
+        subject.span.start,
+        subject.span.end,
+    )
+    await record(ctx, session, decision, where)

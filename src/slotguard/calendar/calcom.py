@@ -1,0 +1,391 @@
+"""Cal.com API v2 behind the CalendarProvider protocol (contract §2).
+
+Every ``httpx`` exception is translated here and nowhere else (``HTTPX_ERRORS``):
+
+* a create or reschedule returns a ``CreateResult`` value: BOOKED; REFUSED (Cal.com definitely
+  did not book); AMBIGUOUS (408, 409, 429, 5xx, timeout, connection or protocol error,
+  unparseable 2xx: it may exist, the caller settles it with ``find_booking``; never retried);
+* a create or reschedule raises ``CalendarUnreachable`` only when it was **never sent** (no
+  room in the rate budget within ``RetryPolicy.send_wait``), so the row may be marked failed;
+* reads (slots, list, get, event types, cancel) retry 408/429/5xx and transport errors with
+  backoff and jitter, bounded by ``RetryPolicy``, then raise ``CalendarUnreachable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from slotguard.calendar.calcom_schemas import (
+    AttendeeIn,
+    BookingEnvelope,
+    BookingListEnvelope,
+    CancelIn,
+    CreateBookingIn,
+    EventTypeOut,
+    EventTypesEnvelope,
+    RescheduleIn,
+    SlotsEnvelope,
+    classify_create,
+    error_text,
+    refused,
+)
+from slotguard.calendar.provider import (
+    CalendarBooking,
+    CalendarUnreachable,
+    CreateBooking,
+    CreateOutcome,
+    CreateResult,
+    RefusalKind,
+)
+from slotguard.calendar.ratelimit import BudgetExhausted, Clock, RateBudgets, RateLimit, Sleep
+from slotguard.domain import TimeRange
+from slotguard.observability import get_logger
+
+DEFAULT_BASE_URL = "https://api.cal.com"
+# cal-api-version per controller. A missing or unknown value silently falls back to the
+# legacy 2024-04-15 controllers with another shape (contract §2.1), so each one is pinned.
+BOOKINGS_VERSION = "2024-08-13"  # 2026-02-25 exists but broke integrations (calcom#28762)
+SLOTS_VERSION = "2024-09-04"  # the slots controller with start/end/timeZone and dated keys
+EVENT_TYPES_VERSION = "2024-06-14"  # the event-types output with lengthInMinutes
+RESERVATION_KEY = "slotguard_reservation"  # our key in booking metadata (DESIGN §5)
+# find_booking looks this far around the span: Cal.com's end follows the event type's
+# length, which may differ from our service's duration.
+FIND_SLACK = timedelta(hours=12)
+FIND_MAX_PAGES = 20  # beyond this find_booking cannot tell: CalendarUnreachable, never None
+FIND_PAGE_SIZE = 100  # Cal.com's default `take`
+# Everything httpx raises from a request: its whole public exception tree (meta-tested).
+HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
+
+Observe = Callable[[str, str, float], None]
+"""``observe(endpoint, outcome, seconds)`` feeds the calendar latency histogram."""
+
+_log = get_logger("calcom")
+_Shape = TypeVar("_Shape", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long reads retry and how long any request may wait for the rate budget."""
+
+    attempts: int = 3  # one try and two retries of a read
+    backoff_base: float = 0.2  # seconds before the first retry; doubles, with jitter
+    backoff_cap: float = 2.0  # longest single pause
+    read_deadline: float = 6.0  # a read gives up after this in all: it serves a voice turn
+    send_wait: float = 2.0  # a create waits this long at most for the budget, else is not sent
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One Cal.com call: method, path, ``cal-api-version``, metrics label, query and body."""
+
+    method: str
+    path: str
+    version: str
+    endpoint: str
+    params: dict[str, str] | None = None
+    json: dict[str, Any] | None = None
+
+
+class SendFailed(Exception):
+    """An httpx error, translated: the request may or may not have reached Cal.com."""
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The decoded JSON body, or None when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _outcome(status: int) -> str:
+    if status == 429:
+        return "rate_limited"
+    return {2: "ok", 5: "server_error"}.get(status // 100, "client_error")
+
+
+def _unobserved(endpoint: str, outcome: str, seconds: float) -> None:
+    """The default ``observe``: metrics are optional."""
+
+
+class CalcomClient:
+    """The process's one door to Cal.com: auth and version headers, rate budgets, retries, logs.
+
+    ``http`` is the process's shared ``httpx.AsyncClient`` (base URL and timeout set by the
+    app lifespan, which also closes it). Budgets are kept per API key (sha256) for the process.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        rate_limit: RateLimit | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.http = http
+        self.retry = retry or RetryPolicy()
+        self.budgets = RateBudgets(rate_limit, clock=clock, sleep=sleep)
+        self._clock, self._sleep, self._jitter = clock, sleep, jitter
+
+    async def send_once(
+        self, call: Request, api_key: str, observe: Observe, max_wait: float | None = None
+    ) -> httpx.Response:
+        """Send once. Raises BudgetExhausted (nothing sent) or SendFailed (maybe sent)."""
+        budget = self.budgets.for_key(api_key)
+        try:
+            await budget.acquire(self.retry.send_wait if max_wait is None else max_wait)
+        except BudgetExhausted:
+            _log.warning("calcom_budget_exhausted", endpoint=call.endpoint, path=call.path)
+            observe(call.endpoint, "budget_exhausted", 0.0)
+            raise
+        headers = {"Authorization": f"Bearer {api_key}", "cal-api-version": call.version}
+        started = time.perf_counter()
+        try:
+            response = await self.http.request(
+                call.method, call.path, params=call.params, json=call.json, headers=headers
+            )
+        except HTTPX_ERRORS as problem:
+            seconds = time.perf_counter() - started
+            error = type(problem).__name__
+            _log.warning("calcom_request_failed", method=call.method, path=call.path,
+                         error=error, latency_ms=round(seconds * 1000, 1))  # fmt: skip
+            observe(call.endpoint, "transport_error", seconds)
+            raise SendFailed(f"{error}: {problem}") from problem
+        seconds = time.perf_counter() - started
+        budget.note_response(response.status_code, response.headers)
+        _log.info("calcom_request", method=call.method, path=call.path,
+                  status=response.status_code, latency_ms=round(seconds * 1000, 1))  # fmt: skip
+        observe(call.endpoint, _outcome(response.status_code), seconds)
+        return response
+
+    async def read(self, call: Request, api_key: str, observe: Observe) -> httpx.Response:
+        """Send a request that is safe to repeat, retrying 408/429/5xx and transport errors.
+
+        Returns the first other answer (2xx or 4xx); raises CalendarUnreachable when the
+        attempts, the deadline or the rate budget run out.
+        """
+        deadline = self._clock() + self.retry.read_deadline
+        last, tries = "not sent", 0
+        while tries < self.retry.attempts:
+            tries += 1
+            try:
+                response = await self.send_once(call, api_key, observe, deadline - self._clock())
+            except BudgetExhausted as problem:
+                raise CalendarUnreachable(f"{call.endpoint}: {problem}") from problem
+            except SendFailed as problem:
+                last = str(problem)
+            else:
+                if not _retryable(response.status_code):
+                    return response
+                last = f"HTTP {response.status_code}"
+            pause = min(self.retry.backoff_cap, self.retry.backoff_base * 2 ** (tries - 1))
+            pause *= 0.5 + self._jitter() / 2  # "equal jitter": spread retries, keep a floor
+            if tries == self.retry.attempts or self._clock() + pause > deadline:
+                break
+            await self._sleep(pause)
+        raise CalendarUnreachable(f"{call.endpoint}: {last} (gave up after {tries} tries)")
+
+
+def _retryable(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+# -- the calendar ------------------------------------------------------------------------------
+
+
+def _utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with ``Z``, as Cal.com wants ``start`` (contract §2.2)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _email(address: str) -> str:
+    """One spelling for creates and ``attendeeEmail`` searches, so the filter always matches."""
+    return address.strip().lower()
+
+
+def _parse(call: Request, shape: type[_Shape], payload: Any) -> _Shape:
+    try:
+        return shape.model_validate(payload)
+    except ValueError as problem:
+        raise CalendarUnreachable(f"{call.endpoint}: unreadable answer: {problem}") from problem
+
+
+class CalcomCalendar:
+    """CalendarProvider for one company's Cal.com account (one API key)."""
+
+    name = "calcom"
+
+    def __init__(self, client: CalcomClient, api_key: str, *, observe: Observe | None = None):
+        self._client = client
+        self._api_key = api_key
+        self._observe = observe or _unobserved
+
+    async def free_slots(
+        self, *, window: TimeRange, duration_minutes: int, event_type_id: int | None
+    ) -> list[datetime]:
+        """Starts (aware UTC) in ``window`` where ``duration_minutes`` still fit inside it."""
+        if event_type_id is None:
+            raise CalendarUnreachable("Cal.com slots need an event type id (tenants file)")
+        params = {"eventTypeId": str(event_type_id), "start": _utc(window.start),
+                  "end": _utc(window.end), "timeZone": "UTC"}  # fmt: skip
+        call = Request("GET", "/v2/slots", SLOTS_VERSION, "slots", params)
+        days = _parse(call, SlotsEnvelope, await self._read_ok(call)).data
+        length = timedelta(minutes=duration_minutes)
+        starts = {slot.start.astimezone(UTC) for slots in days.values() for slot in slots}
+        return sorted(s for s in starts if window.start <= s and s + length <= window.end)
+
+    async def create_booking(self, request: CreateBooking) -> CreateResult:
+        """Send one create, never retried; raises CalendarUnreachable only if never sent."""
+        if request.event_type_id is None:
+            return refused(RefusalKind.INVALID, "no Cal.com event type id for this service")
+        if not (request.attendee_email or request.attendee_phone):
+            return refused(RefusalKind.INVALID, "attendee needs an email or a phone number")
+        attendee = AttendeeIn(
+            name=request.attendee_name,
+            time_zone=request.time_zone,
+            language=request.language,
+            email=_email(request.attendee_email) if request.attendee_email else None,
+            phone_number=request.attendee_phone or None,  # phone-only: no placeholder email
+        )
+        body = CreateBookingIn(
+            start=_utc(request.span.start),
+            event_type_id=request.event_type_id,
+            attendee=attendee,
+            metadata={RESERVATION_KEY: request.reservation_key},
+        ).wire()
+        return await self._write(
+            Request("POST", "/v2/bookings", BOOKINGS_VERSION, "bookings.create", json=body)
+        )
+
+    async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
+        """The booking carrying ``request.reservation_key``; None only when definitely absent."""
+        params = {"afterStart": _utc(request.span.start - FIND_SLACK),
+                  "beforeEnd": _utc(request.span.end + FIND_SLACK)}  # fmt: skip
+        if request.event_type_id is not None:
+            params["eventTypeId"] = str(request.event_type_id)
+        if request.attendee_email:
+            params["attendeeEmail"] = _email(request.attendee_email)
+        found = [
+            booking
+            async for booking in self._pages(params, FIND_PAGE_SIZE, max_pages=FIND_MAX_PAGES)
+            if booking.reservation_key == request.reservation_key
+        ]
+        return next((b for b in found if b.is_active), found[0] if found else None)
+
+    async def reschedule_booking(
+        self, uid: str, new_span: TimeRange, request: CreateBooking
+    ) -> CreateResult:
+        """Move a booking; Cal.com answers with a new booking (new uid, ``rescheduledFromUid``)."""
+        body = RescheduleIn(start=_utc(new_span.start)).wire()
+        path = f"/v2/bookings/{uid}/reschedule"
+        return await self._write(
+            Request("POST", path, BOOKINGS_VERSION, "bookings.reschedule", json=body)
+        )
+
+    async def cancel_booking(self, uid: str, reason: str) -> None:
+        """Cancel; a booking already cancelled (or unknown to Cal.com, 404) is not an error."""
+        body = CancelIn(cancellation_reason=reason or None).wire()
+        path = f"/v2/bookings/{uid}/cancel"
+        call = Request("POST", path, BOOKINGS_VERSION, "bookings.cancel", json=body)
+        response = await self._client.read(call, self._api_key, self._observe)
+        if response.is_success or response.status_code == 404:
+            return
+        text = error_text(json_or_none(response))
+        if response.status_code == 400:
+            if "already" in text.lower() and "cancel" in text.lower():
+                return
+            current = await self.get_booking(uid)  # that 400 text is UNVERIFIED upstream
+            if current is None or current.status == "cancelled":
+                return
+        _log.error("calcom_cancel_refused", uid=uid, status=response.status_code, detail=text)
+        raise CalendarUnreachable(f"bookings.cancel: HTTP {response.status_code}: {text}")
+
+    async def get_booking(self, uid: str) -> CalendarBooking | None:
+        """One booking by uid, or None when Cal.com does not know it (404)."""
+        call = Request("GET", f"/v2/bookings/{uid}", BOOKINGS_VERSION, "bookings.get")
+        response = await self._client.read(call, self._api_key, self._observe)
+        if response.status_code == 404:
+            return None
+        envelope = _parse(call, BookingEnvelope, self._ok_payload(call, response))
+        try:
+            return envelope.first.to_booking()
+        except ValueError as problem:
+            raise CalendarUnreachable(f"bookings.get: unreadable answer: {problem}") from problem
+
+    async def list_bookings(
+        self, after_start: datetime, before_end: datetime, page_size: int = 100
+    ) -> AsyncIterator[CalendarBooking]:
+        """Every booking with start ≥ ``after_start`` and end ≤ ``before_end``, page by page."""
+        params = {"afterStart": _utc(after_start), "beforeEnd": _utc(before_end)}
+        async for booking in self._pages(params, page_size, max_pages=None):
+            yield booking
+
+    async def event_types(self) -> list[EventTypeOut]:
+        """The account's event types (id, slug, title, length), for a CLI listing."""
+        call = Request("GET", "/v2/event-types", EVENT_TYPES_VERSION, "event_types")
+        return _parse(call, EventTypesEnvelope, await self._read_ok(call)).data
+
+    # -- private -------------------------------------------------------------------------------
+
+    async def _write(self, call: Request) -> CreateResult:
+        """Send a create or reschedule once and classify the answer."""
+        try:
+            response = await self._client.send_once(call, self._api_key, self._observe)
+        except BudgetExhausted as problem:
+            raise CalendarUnreachable(f"{call.endpoint}: not sent: {problem}") from problem
+        except SendFailed as problem:
+            result = CreateResult(CreateOutcome.AMBIGUOUS, detail=str(problem))
+        else:
+            result = classify_create(response.status_code, json_or_none(response))
+        loud = result.detail.startswith("misconfiguration")
+        (_log.error if loud else _log.info)(
+            "calcom_write", endpoint=call.endpoint, outcome=result.outcome.value,
+            refusal=result.refusal.value if result.refusal else None, detail=result.detail,
+        )  # fmt: skip
+        return result
+
+    async def _read_ok(self, call: Request) -> Any:
+        """A read's JSON body after retries; CalendarUnreachable unless it was a 2xx."""
+        return self._ok_payload(call, await self._client.read(call, self._api_key, self._observe))
+
+    def _ok_payload(self, call: Request, response: httpx.Response) -> Any:
+        if response.is_success:
+            return json_or_none(response)
+        if response.status_code in (401, 403):
+            _log.error("calcom_misconfigured", endpoint=call.endpoint, status=response.status_code)
+        text = error_text(json_or_none(response))
+        raise CalendarUnreachable(f"{call.endpoint}: HTTP {response.status_code}: {text}")
+
+    async def _pages(
+        self, params: dict[str, str], page_size: int, *, max_pages: int | None
+    ) -> AsyncIterator[CalendarBooking]:
+        """Walk ``GET /v2/bookings`` by take/skip, oldest created first, so paging skips none."""
+        skip, pages = 0, 0
+        while True:
+            query = {**params, "sortCreated": "asc", "take": str(page_size), "skip": str(skip)}
+            call = Request("GET", "/v2/bookings", BOOKINGS_VERSION, "bookings.list", query)
+            listing = _parse(call, BookingListEnvelope, await self._read_ok(call))
+            try:
+                bookings = [item.to_booking() for item in listing.data]
+            except ValueError as problem:
+                raise CalendarUnreachable(f"bookings.list: unreadable: {problem}") from problem
+            for booking in bookings:
+                yield booking
+            more = listing.pagination.has_next_page if listing.pagination else None
+            if not bookings or more is False or (more is None and len(bookings) < page_size):
+                return
+            skip, pages = skip + len(bookings), pages + 1
+            if max_pages is not None and pages >= max_pages:
+                raise CalendarUnreachable(f"bookings.list: more than {max_pages} pages")

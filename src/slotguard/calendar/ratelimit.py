@@ -1,0 +1,173 @@
+"""A client-side request budget per Cal.com API key, so we slow down before Cal.com refuses.
+
+Cal.com allows an API key 120 requests per 60 s and answers 429 beyond that, blocking the key
+until the window resets (contract §2.9). One :class:`RateBudget` per key (keyed by the
+sha256 of the key, never the key itself) is shared by every calendar of the process that uses
+the key. It combines three signals:
+
+* a sliding window of our own sends (``RateLimit.limit`` per ``RateLimit.window_seconds``);
+* Cal.com's ``X-RateLimit-Remaining-Default`` / ``X-RateLimit-Reset-Default`` headers, which
+  also count other processes using the same key;
+* a 429, which blocks the key until the reset (or ``blocked_default_seconds`` without one).
+
+Waiting is always bounded by the caller: :meth:`RateBudget.acquire` raises
+:class:`BudgetExhausted` instead of waiting longer than ``max_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+REMAINING_HEADER = "x-ratelimit-remaining-default"
+RESET_HEADER = "x-ratelimit-reset-default"
+# A Reset this large cannot be a duration (it would be 31 years): it is a Unix timestamp.
+_EPOCH_SECONDS = 1e9
+# ... and this large, a Unix timestamp in milliseconds.
+_EPOCH_MILLIS = 1e12
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The budget of one API key; defaults are Cal.com's for an API key (contract §2.9)."""
+
+    limit: int = 120  # requests per window: Cal.com's default for an API key
+    window_seconds: float = 60.0  # Cal.com's RATE_LIMIT_DEFAULT_TTL_MS
+    blocked_default_seconds: float = 60.0  # a 429 without Reset: Cal.com blocks for 60 s
+    max_reset_seconds: float = 300.0  # distrust a Reset further away than this (clock skew)
+
+
+class BudgetExhausted(Exception):
+    """Sending now would need a longer wait than the caller allows; nothing was sent."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"rate budget exhausted: next send possible in {wait:.2f} s")
+        self.wait = wait
+
+
+def parse_reset(value: str | None, wall_now: float, cap: float) -> float | None:
+    """Seconds until a reset given as seconds-until-reset or a Unix timestamp (s or ms).
+
+    Cal.com's code suggests seconds, its hosted docs say Unix timestamp (contract §2.9,
+    UNVERIFIED), so both are read. The result lies in ``[0, cap]``; None when unreadable.
+    """
+    try:
+        number = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number < 0:
+        return None
+    if number >= _EPOCH_MILLIS:
+        number = number / 1000 - wall_now
+    elif number >= _EPOCH_SECONDS:
+        number -= wall_now
+    return min(max(number, 0.0), cap)
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    raw = headers.get(name)
+    try:
+        return int(float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class RateBudget:
+    """The sliding-window budget of one API key; safe to share between tasks of one loop."""
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.limit = limit
+        self._clock, self._wall_clock, self._sleep = clock, wall_clock, sleep
+        self._sent: deque[float] = deque()
+        self._blocked_until = 0.0
+        self._server_remaining: int | None = None
+        self._server_reset_at = 0.0
+
+    def wait_needed(self) -> float:
+        """Seconds until a send fits the budget (0 when it fits now)."""
+        now = self._clock()
+        while self._sent and self._sent[0] <= now - self.limit.window_seconds:
+            self._sent.popleft()
+        waits = [0.0, self._blocked_until - now]
+        if len(self._sent) >= self.limit.limit:
+            waits.append(self._sent[0] + self.limit.window_seconds - now)
+        if self._server_remaining is not None:
+            if now >= self._server_reset_at:
+                self._server_remaining = None
+            elif self._server_remaining <= 0:
+                waits.append(self._server_reset_at - now)
+        return max(waits)
+
+    async def acquire(self, max_wait: float) -> None:
+        """Take one send from the budget, waiting at most ``max_wait`` seconds for it.
+
+        Raises BudgetExhausted, before waiting, when the wait would be longer.
+        """
+        deadline = self._clock() + max_wait
+        while (wait := self.wait_needed()) > 0:
+            if self._clock() + wait > deadline:
+                raise BudgetExhausted(wait)
+            await self._sleep(wait)
+        self._sent.append(self._clock())  # no await since the check: atomic on one loop
+        if self._server_remaining is not None:
+            self._server_remaining -= 1
+
+    def note_response(self, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from Cal.com's rate-limit headers and from a 429."""
+        now = self._clock()
+        cap = self.limit.max_reset_seconds
+        reset = parse_reset(headers.get(RESET_HEADER), self._wall_clock(), cap)
+        remaining = _int_header(headers, REMAINING_HEADER)
+        if remaining is not None:
+            self._server_remaining = remaining
+            window = reset if reset is not None else self.limit.window_seconds
+            self._server_reset_at = now + window
+        if status == 429:
+            retry_after = parse_reset(headers.get("retry-after"), self._wall_clock(), cap)
+            pause = next(
+                (s for s in (retry_after, reset) if s is not None),
+                min(self.limit.blocked_default_seconds, cap),
+            )
+            self._blocked_until = max(self._blocked_until, now + pause)
+
+
+class RateBudgets:
+    """One :class:`RateBudget` per API key for one process, keyed by the key's sha256."""
+
+    def __init__(
+        self,
+        limit: RateLimit | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.limit = limit or RateLimit()
+        self._clock, self._wall_clock, self._sleep = clock, wall_clock, sleep
+        self._budgets: dict[str, RateBudget] = {}
+
+    def for_key(self, api_key: str) -> RateBudget:
+        """The budget shared by every user of ``api_key``."""
+        digest = hashlib.sha256(api_key.encode()).hexdigest()
+        budget = self._budgets.get(digest)
+        if budget is None:
+            budget = RateBudget(
+                self.limit, clock=self._clock, wall_clock=self._wall_clock, sleep=self._sleep
+            )
+            self._budgets[digest] = budget
+        return budget

@@ -1,0 +1,63 @@
+"""Building the process's Context from Settings: engine, Cal.com client pool, metrics.
+
+Shared by the app lifespan and the CLI commands, so both run on the same collaborators.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import httpx
+
+from slotguard.booking.context import Context, utc_now
+from slotguard.calendar import CalendarProvider
+from slotguard.calendar.calcom import CalcomCalendar, CalcomClient
+from slotguard.domain import Company
+from slotguard.observability import Metrics
+from slotguard.settings import Settings
+from slotguard.store.db import create_engine, session_factory
+
+
+def calcom_factory(
+    client: CalcomClient, metrics: Metrics, environ: Mapping[str, str] | None = None
+) -> Callable[[Company], CalendarProvider]:
+    """Cal.com calendars sharing one connection pool; each company's key from its env var."""
+    env = os.environ if environ is None else environ
+
+    def observe(endpoint: str, outcome: str, seconds: float) -> None:
+        metrics.calendar_requests.labels("calcom", endpoint, outcome).observe(seconds)
+
+    def build(company: Company) -> CalendarProvider:
+        key = env.get(company.calcom_api_key_env or "", "")
+        return CalcomCalendar(client, key, observe=observe)
+
+    return build
+
+
+@asynccontextmanager
+async def open_context(
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[Context]:
+    """A Context for ``settings``; disposes of the engine and the HTTP pool afterwards."""
+    engine = create_engine(settings.database_url)
+    own_metrics = metrics or Metrics()
+    http = httpx.AsyncClient(
+        base_url=settings.calcom_base_url, timeout=settings.calcom_timeout_seconds
+    )
+    try:
+        yield Context(
+            engine=engine,
+            sessions=session_factory(engine),
+            metrics=own_metrics,
+            clock=clock,
+            calcom=calcom_factory(CalcomClient(http), own_metrics),
+        )
+    finally:
+        await http.aclose()
+        await engine.dispose()
