@@ -166,6 +166,8 @@ async def phone(
 ) -> AsyncIterator[Phone]:
     """A signed Retell client against the app on a migrated, seeded database."""
     await apply_test_tenants(engine)
-    settings = Settings(database_url=db_url, retell_api_key=RETELL_KEY, reconcile_interval_seconds=0)
+    settings = Settings(
+        database_url=db_url, retell_api_key=RETELL_KEY, reconcile_interval_seconds=0
+    )
     async with lifespan_client(create_app(settings, clock=clock)) as client:
         yield Phone(client)
