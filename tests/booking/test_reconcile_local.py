@@ -22,10 +22,9 @@ START = NOW + timedelta(days=2)
 async def _stuck(engine: AsyncEngine, confirmed: bool) -> int:
     """A pending row as a crash leaves it: confirmed by the calendar or not."""
     w = await f.world(engine)
-    row = f.appointment(
-        w["company"].id, w["customer"].id, w["cut"].id, START,
-        status="pending", created_at=NOW - timedelta(minutes=10), updated_at=NOW - timedelta(minutes=10),
-    )  # fmt: skip
+    earlier = NOW - timedelta(minutes=10)
+    ids = (w["company"].id, w["customer"].id, w["cut"].id)
+    row = f.appointment(*ids, START, status="pending", created_at=earlier, updated_at=earlier)
     await f.add(engine, row)
     if confirmed:
         async with session_factory(engine)() as s, s.begin():

@@ -46,11 +46,17 @@ from slotguard.calendar.provider import (
     CreateResult,
     RefusalKind,
 )
-from slotguard.calendar.ratelimit import BudgetExhausted, Clock, RateBudgets, RateLimit, Sleep
+from slotguard.calendar.ratelimit import (
+    BudgetExhausted,
+    Clock,
+    RateBudgets,
+    RateLimit,
+    RetryPolicy,
+    Sleep,
+)
 from slotguard.domain import TimeRange
 from slotguard.observability import get_logger
 
-DEFAULT_BASE_URL = "https://api.cal.com"
 # cal-api-version per controller. A missing or unknown value silently falls back to the
 # legacy 2024-04-15 controllers with another shape (contract §2.1), so each one is pinned.
 BOOKINGS_VERSION = "2024-08-13"  # 2026-02-25 exists but broke integrations (calcom#28762)
@@ -65,6 +71,9 @@ FIND_PAGE_SIZE = 100  # Cal.com's default `take`
 # Everything httpx raises from a request: its whole public exception tree (meta-tested).
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
 
+# A read whose deadline is (nearly) spent still gets this long to be answered.
+_MIN_TIMEOUT = 0.05
+
 Observe = Callable[[str, str, float], None]
 """``observe(endpoint, outcome, seconds)`` feeds the calendar latency histogram."""
 
@@ -73,19 +82,8 @@ _Shape = TypeVar("_Shape", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How long reads retry and how long any request may wait for the rate budget."""
-
-    attempts: int = 3  # one try and two retries of a read
-    backoff_base: float = 0.2  # seconds before the first retry; doubles, with jitter
-    backoff_cap: float = 2.0  # longest single pause
-    read_deadline: float = 6.0  # a read gives up after this in all: it serves a voice turn
-    send_wait: float = 2.0  # a create waits this long at most for the budget, else is not sent
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One Cal.com call: method, path, ``cal-api-version``, metrics label, query and body."""
+class ApiCall:
+    """One Cal.com request: method, path, ``cal-api-version``, metrics label, query, body."""
 
     method: str
     path: str
@@ -113,10 +111,6 @@ def _outcome(status: int) -> str:
     return {2: "ok", 5: "server_error"}.get(status // 100, "client_error")
 
 
-def _unobserved(endpoint: str, outcome: str, seconds: float) -> None:
-    """The default ``observe``: metrics are optional."""
-
-
 class CalcomClient:
     """The process's one door to Cal.com: auth and version headers, rate budgets, retries, logs.
 
@@ -140,12 +134,17 @@ class CalcomClient:
         self._clock, self._sleep, self._jitter = clock, sleep, jitter
 
     async def send_once(
-        self, call: Request, api_key: str, observe: Observe, max_wait: float | None = None
+        self, call: ApiCall, api_key: str, observe: Observe, deadline: float | None = None
     ) -> httpx.Response:
-        """Send once. Raises BudgetExhausted (nothing sent) or SendFailed (maybe sent)."""
+        """Send once. Raises BudgetExhausted (nothing sent) or SendFailed (maybe sent).
+
+        Without ``deadline`` (a create) it waits up to ``send_wait`` for the budget and uses
+        the client's timeout; with one (a read) neither the wait nor the answer may pass it.
+        """
         budget = self.budgets.for_key(api_key)
+        now = self._clock()
         try:
-            await budget.acquire(self.retry.send_wait if max_wait is None else max_wait)
+            await budget.acquire(self.retry.send_wait if deadline is None else deadline - now)
         except BudgetExhausted:
             _log.warning("calcom_budget_exhausted", endpoint=call.endpoint, path=call.path)
             observe(call.endpoint, "budget_exhausted", 0.0)
@@ -154,8 +153,9 @@ class CalcomClient:
         started = time.perf_counter()
         try:
             response = await self.http.request(
-                call.method, call.path, params=call.params, json=call.json, headers=headers
-            )
+                call.method, call.path, params=call.params, json=call.json, headers=headers,
+                timeout=self._timeout(deadline),
+            )  # fmt: skip
         except HTTPX_ERRORS as problem:
             seconds = time.perf_counter() - started
             error = type(problem).__name__
@@ -170,7 +170,20 @@ class CalcomClient:
         observe(call.endpoint, _outcome(response.status_code), seconds)
         return response
 
-    async def read(self, call: Request, api_key: str, observe: Observe) -> httpx.Response:
+    def _timeout(self, deadline: float | None) -> httpx.Timeout:
+        """The client's timeout, each phase cut to what is left before ``deadline``."""
+        configured = self.http.timeout
+        if deadline is None:
+            return configured
+        left = max(_MIN_TIMEOUT, deadline - self._clock())
+        return httpx.Timeout(
+            connect=min(configured.connect or left, left),
+            read=min(configured.read or left, left),
+            write=min(configured.write or left, left),
+            pool=min(configured.pool or left, left),
+        )
+
+    async def read(self, call: ApiCall, api_key: str, observe: Observe) -> httpx.Response:
         """Send a request that is safe to repeat, retrying 408/429/5xx and transport errors.
 
         Returns the first other answer (2xx or 4xx); raises CalendarUnreachable when the
@@ -181,7 +194,7 @@ class CalcomClient:
         while tries < self.retry.attempts:
             tries += 1
             try:
-                response = await self.send_once(call, api_key, observe, deadline - self._clock())
+                response = await self.send_once(call, api_key, observe, deadline)
             except BudgetExhausted as problem:
                 raise CalendarUnreachable(f"{call.endpoint}: {problem}") from problem
             except SendFailed as problem:
@@ -190,8 +203,7 @@ class CalcomClient:
                 if not _retryable(response.status_code):
                     return response
                 last = f"HTTP {response.status_code}"
-            pause = min(self.retry.backoff_cap, self.retry.backoff_base * 2 ** (tries - 1))
-            pause *= 0.5 + self._jitter() / 2  # "equal jitter": spread retries, keep a floor
+            pause = self.retry.pause(tries, self._jitter())
             if tries == self.retry.attempts or self._clock() + pause > deadline:
                 break
             await self._sleep(pause)
@@ -215,7 +227,7 @@ def _email(address: str) -> str:
     return address.strip().lower()
 
 
-def _parse(call: Request, shape: type[_Shape], payload: Any) -> _Shape:
+def _parse(call: ApiCall, shape: type[_Shape], payload: Any) -> _Shape:
     try:
         return shape.model_validate(payload)
     except ValueError as problem:
@@ -230,7 +242,7 @@ class CalcomCalendar:
     def __init__(self, client: CalcomClient, api_key: str, *, observe: Observe | None = None):
         self._client = client
         self._api_key = api_key
-        self._observe = observe or _unobserved
+        self._observe: Observe = observe or (lambda _endpoint, _outcome, _seconds: None)
 
     async def free_slots(
         self, *, window: TimeRange, duration_minutes: int, event_type_id: int | None
@@ -240,7 +252,7 @@ class CalcomCalendar:
             raise CalendarUnreachable("Cal.com slots need an event type id (tenants file)")
         params = {"eventTypeId": str(event_type_id), "start": _utc(window.start),
                   "end": _utc(window.end), "timeZone": "UTC"}  # fmt: skip
-        call = Request("GET", "/v2/slots", SLOTS_VERSION, "slots", params)
+        call = ApiCall("GET", "/v2/slots", SLOTS_VERSION, "slots", params)
         days = _parse(call, SlotsEnvelope, await self._read_ok(call)).data
         length = timedelta(minutes=duration_minutes)
         starts = {slot.start.astimezone(UTC) for slots in days.values() for slot in slots}
@@ -266,7 +278,7 @@ class CalcomCalendar:
             metadata={RESERVATION_KEY: request.reservation_key},
         ).wire()
         return await self._write(
-            Request("POST", "/v2/bookings", BOOKINGS_VERSION, "bookings.create", json=body)
+            ApiCall("POST", "/v2/bookings", BOOKINGS_VERSION, "bookings.create", json=body)
         )
 
     async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
@@ -291,14 +303,14 @@ class CalcomCalendar:
         body = RescheduleIn(start=_utc(new_span.start)).wire()
         path = f"/v2/bookings/{uid}/reschedule"
         return await self._write(
-            Request("POST", path, BOOKINGS_VERSION, "bookings.reschedule", json=body)
+            ApiCall("POST", path, BOOKINGS_VERSION, "bookings.reschedule", json=body)
         )
 
     async def cancel_booking(self, uid: str, reason: str) -> None:
         """Cancel; a booking already cancelled (or unknown to Cal.com, 404) is not an error."""
         body = CancelIn(cancellation_reason=reason or None).wire()
         path = f"/v2/bookings/{uid}/cancel"
-        call = Request("POST", path, BOOKINGS_VERSION, "bookings.cancel", json=body)
+        call = ApiCall("POST", path, BOOKINGS_VERSION, "bookings.cancel", json=body)
         response = await self._client.read(call, self._api_key, self._observe)
         if response.is_success or response.status_code == 404:
             return
@@ -314,15 +326,11 @@ class CalcomCalendar:
 
     async def get_booking(self, uid: str) -> CalendarBooking | None:
         """One booking by uid, or None when Cal.com does not know it (404)."""
-        call = Request("GET", f"/v2/bookings/{uid}", BOOKINGS_VERSION, "bookings.get")
+        call = ApiCall("GET", f"/v2/bookings/{uid}", BOOKINGS_VERSION, "bookings.get")
         response = await self._client.read(call, self._api_key, self._observe)
         if response.status_code == 404:
             return None
-        envelope = _parse(call, BookingEnvelope, self._ok_payload(call, response))
-        try:
-            return envelope.first.to_booking()
-        except ValueError as problem:
-            raise CalendarUnreachable(f"bookings.get: unreadable answer: {problem}") from problem
+        return _parse(call, BookingEnvelope, self._ok_payload(call, response)).first.to_booking()
 
     async def list_bookings(
         self, after_start: datetime, before_end: datetime, page_size: int = 100
@@ -334,12 +342,12 @@ class CalcomCalendar:
 
     async def event_types(self) -> list[EventTypeOut]:
         """The account's event types (id, slug, title, length), for a CLI listing."""
-        call = Request("GET", "/v2/event-types", EVENT_TYPES_VERSION, "event_types")
+        call = ApiCall("GET", "/v2/event-types", EVENT_TYPES_VERSION, "event_types")
         return _parse(call, EventTypesEnvelope, await self._read_ok(call)).data
 
     # -- private -------------------------------------------------------------------------------
 
-    async def _write(self, call: Request) -> CreateResult:
+    async def _write(self, call: ApiCall) -> CreateResult:
         """Send a create or reschedule once and classify the answer."""
         try:
             response = await self._client.send_once(call, self._api_key, self._observe)
@@ -356,11 +364,11 @@ class CalcomCalendar:
         )  # fmt: skip
         return result
 
-    async def _read_ok(self, call: Request) -> Any:
+    async def _read_ok(self, call: ApiCall) -> Any:
         """A read's JSON body after retries; CalendarUnreachable unless it was a 2xx."""
         return self._ok_payload(call, await self._client.read(call, self._api_key, self._observe))
 
-    def _ok_payload(self, call: Request, response: httpx.Response) -> Any:
+    def _ok_payload(self, call: ApiCall, response: httpx.Response) -> Any:
         if response.is_success:
             return json_or_none(response)
         if response.status_code in (401, 403):
@@ -375,12 +383,9 @@ class CalcomCalendar:
         skip, pages = 0, 0
         while True:
             query = {**params, "sortCreated": "asc", "take": str(page_size), "skip": str(skip)}
-            call = Request("GET", "/v2/bookings", BOOKINGS_VERSION, "bookings.list", query)
+            call = ApiCall("GET", "/v2/bookings", BOOKINGS_VERSION, "bookings.list", query)
             listing = _parse(call, BookingListEnvelope, await self._read_ok(call))
-            try:
-                bookings = [item.to_booking() for item in listing.data]
-            except ValueError as problem:
-                raise CalendarUnreachable(f"bookings.list: unreadable: {problem}") from problem
+            bookings = [item.to_booking() for item in listing.data]
             for booking in bookings:
                 yield booking
             more = listing.pagination.has_next_page if listing.pagination else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from slotguard.calendar.provider import (
@@ -129,8 +129,15 @@ class BookingOut(_Output):
             raise ValueError("booking times must carry an offset")
         return value
 
+    @model_validator(mode="after")
+    def _ordered(self) -> BookingOut:
+        """A booking ends after it starts, so ``to_booking`` cannot fail later."""
+        if self.end <= self.start:
+            raise ValueError("booking ends before it starts")
+        return self
+
     def to_booking(self) -> CalendarBooking:
-        """Our view of this booking; raises ValueError for an empty or inverted time span."""
+        """Our view of this booking (times in UTC, Cal.com's sms stand-in email dropped)."""
         person = self.attendees[0] if self.attendees else None
         email = person.email if person else None
         return CalendarBooking(

@@ -1,7 +1,8 @@
-"""A client-side request budget per Cal.com API key, so we slow down before Cal.com refuses.
+"""Pacing of Cal.com calls: a request budget per API key, and the retry policy of reads.
 
-Cal.com allows an API key 120 requests per 60 s and answers 429 beyond that, blocking the key
-until the window resets (contract §2.9). One :class:`RateBudget` per key (keyed by the
+The budget makes us slow down before Cal.com refuses. Cal.com allows an API key 120
+requests per 60 s and answers 429 beyond that, blocking the key until the window resets
+(contract §2.9). One :class:`RateBudget` per key (keyed by the
 sha256 of the key, never the key itself) is shared by every calendar of the process that uses
 the key. It combines three signals:
 
@@ -11,7 +12,8 @@ the key. It combines three signals:
 * a 429, which blocks the key until the reset (or ``blocked_default_seconds`` without one).
 
 Waiting is always bounded by the caller: :meth:`RateBudget.acquire` raises
-:class:`BudgetExhausted` instead of waiting longer than ``max_wait``.
+:class:`BudgetExhausted` instead of waiting longer than ``max_wait``. :class:`RetryPolicy`
+bounds the retries of reads (creates are never retried, see ``calcom.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,22 @@ class RateLimit:
     window_seconds: float = 60.0  # Cal.com's RATE_LIMIT_DEFAULT_TTL_MS
     blocked_default_seconds: float = 60.0  # a 429 without Reset: Cal.com blocks for 60 s
     max_reset_seconds: float = 300.0  # distrust a Reset further away than this (clock skew)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long reads retry, and how long any request waits for the budget."""
+
+    attempts: int = 3  # one try and two retries of a read
+    backoff_base: float = 0.2  # seconds before the first retry; doubles, with jitter
+    backoff_cap: float = 2.0  # longest single pause
+    read_deadline: float = 6.0  # a read gives up after this in all: it serves a voice turn
+    send_wait: float = 2.0  # a create waits this long at most for the budget, else is not sent
+
+    def pause(self, tries: int, jitter: float) -> float:
+        """The pause after ``tries`` failed tries; ``jitter`` in [0, 1) spreads it ("equal
+        jitter": half fixed, half random, so retries of many callers do not align)."""
+        return min(self.backoff_cap, self.backoff_base * 2.0 ** (tries - 1)) * (0.5 + jitter / 2)
 
 
 class BudgetExhausted(Exception):

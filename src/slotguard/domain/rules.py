@@ -107,7 +107,7 @@ def refusal(
     mine = relevant(request, existing)
     wanted = TimeRange(_utc(request.start), _utc(request.end))
     exact = tuple(
-        a for a in mine if a.service_id == request.service_id and a.span.start == request.start
+        a for a in mine if a.service_id == request.service_id and _utc(a.span.start) == wanted.start
     )
     if exact:
         return _blocked(Reason.EXACT_DUPLICATE, exact)

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slotguard.store.sql import insert_ignore
 from slotguard.store.tables import WebhookEventRow
 
-
 # An event that failed this often needs a human; it stays stored with its error.
 MAX_ATTEMPTS = 5
 
