@@ -21,7 +21,12 @@ from tests.concurrency import processes
 from tests.retell.conftest import RETELL_KEY, TEST_TENANTS
 
 WORKERS = 4
-SLOT = {"customer_name": "Max", "service": "Herrenhaarschnitt", "date": "2027-01-15", "time": "10:00"}
+SLOT = {
+    "customer_name": "Max",
+    "service": "Herrenhaarschnitt",
+    "date": "2027-01-15",
+    "time": "10:00",
+}
 pytestmark = pytest.mark.slow
 
 
@@ -43,8 +48,10 @@ async def _post(
 
 async def _active(engine: AsyncEngine) -> int:
     async with session_factory(engine)() as s:
-        query = select(func.count()).select_from(AppointmentRow).where(
-            AppointmentRow.status.in_(["pending", "booked"])
+        query = (
+            select(func.count())
+            .select_from(AppointmentRow)
+            .where(AppointmentRow.status.in_(["pending", "booked"]))
         )
         return int(await s.scalar(query) or 0)
 
@@ -55,7 +62,9 @@ def server(pg_url: str, pg_engine: AsyncEngine, tmp_path: Path) -> Any:
     tenants = tmp_path / "tenants.toml"
     tenants.write_text(TEST_TENANTS, encoding="utf-8")
     env = {"SLOTGUARD_RETELL_API_KEY": RETELL_KEY, "SLOTGUARD_RECONCILE_INTERVAL_SECONDS": "0"}
-    with processes.serve(pg_url, tenants, workers=WORKERS, env=env, log_file=tmp_path / "serve.log") as (
+    with processes.serve(
+        pg_url, tenants, workers=WORKERS, env=env, log_file=tmp_path / "serve.log"
+    ) as (
         base,
         _process,
     ):
@@ -71,7 +80,10 @@ class TestFourWorkers:
         """50 parallel bookings of one caller's slot from 50 calls: exactly one booked."""
         async with httpx.AsyncClient(base_url=server, timeout=60) as client:
             replies = await asyncio.gather(
-                *(_post(client, "book_appointment", SLOT, f"w-{i}", "+4915112345678") for i in range(50))
+                *(
+                    _post(client, "book_appointment", SLOT, f"w-{i}", "+4915112345678")
+                    for i in range(50)
+                )
             )
         statuses = Counter((r["status"], r.get("reason")) for r in replies)
         assert statuses[("booked", None)] == 1, statuses
@@ -85,7 +97,10 @@ class TestFourWorkers:
         limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as client:
             replies = await asyncio.gather(
-                *(_post(client, "book_appointment", SLOT, "same-call", "+4915112345678") for _ in range(20))
+                *(
+                    _post(client, "book_appointment", SLOT, "same-call", "+4915112345678")
+                    for _ in range(20)
+                )
             )
         assert all(r == replies[0] for r in replies)
         assert replies[0]["status"] == "booked"

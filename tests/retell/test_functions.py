@@ -153,7 +153,7 @@ class TestRetellTools:
 
     def test_cli_prints_json(self) -> None:
         """The command prints valid JSON in German by default."""
-        done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        done = subprocess.run(
             [sys.executable, "-m", "slotguard.cli", "retell-tools", "--base-url", "https://x"],
             capture_output=True, text=True, check=True, timeout=60,
         )  # fmt: skip
