@@ -67,7 +67,7 @@ RESERVATION_KEY = "slotguard_reservation"  # our key in booking metadata (DESIGN
 # length, which may differ from our service's duration.
 FIND_SLACK = timedelta(hours=12)
 FIND_MAX_PAGES = 20  # beyond this find_booking cannot tell: CalendarUnreachable, never None
-FIND_PAGE_SIZE = 100  # Cal.com's default `take`
+MAX_PAGE_SIZE = 250  # the largest `take` Cal.com accepts; find uses it to save budget
 # Everything httpx raises from a request: its whole public exception tree (meta-tested).
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
 
@@ -291,7 +291,7 @@ class CalcomCalendar:
             params["attendeeEmail"] = _email(request.attendee_email)
         found = [
             booking
-            async for booking in self._pages(params, FIND_PAGE_SIZE, max_pages=FIND_MAX_PAGES)
+            async for booking in self._pages(params, MAX_PAGE_SIZE, max_pages=FIND_MAX_PAGES)
             if booking.reservation_key == request.reservation_key
         ]
         return next((b for b in found if b.is_active), found[0] if found else None)
@@ -357,8 +357,11 @@ class CalcomCalendar:
             result = CreateResult(CreateOutcome.AMBIGUOUS, detail=str(problem))
         else:
             result = classify_create(response.status_code, json_or_none(response))
-        loud = result.detail.startswith("misconfiguration")
-        (_log.error if loud else _log.info)(
+        if result.detail.startswith("misconfiguration"):
+            emit = _log.error
+        else:
+            emit = _log.warning if result.outcome is CreateOutcome.AMBIGUOUS else _log.info
+        emit(
             "calcom_write", endpoint=call.endpoint, outcome=result.outcome.value,
             refusal=result.refusal.value if result.refusal else None, detail=result.detail,
         )  # fmt: skip
@@ -380,7 +383,7 @@ class CalcomCalendar:
         self, params: dict[str, str], page_size: int, *, max_pages: int | None
     ) -> AsyncIterator[CalendarBooking]:
         """Walk ``GET /v2/bookings`` by take/skip, oldest created first, so paging skips none."""
-        skip, pages = 0, 0
+        skip, pages, page_size = 0, 0, max(1, min(page_size, MAX_PAGE_SIZE))
         while True:
             query = {**params, "sortCreated": "asc", "take": str(page_size), "skip": str(skip)}
             call = ApiCall("GET", "/v2/bookings", BOOKINGS_VERSION, "bookings.list", query)

@@ -116,7 +116,7 @@ class BookingOut(_Output):
     @field_validator("metadata", mode="before")
     @classmethod
     def _strings_only(cls, value: Any) -> dict[str, str]:
-        """Keep string values only: Cal.com merges e.g. ``videoCallUrl`` into metadata."""
+        """String values only, as Cal.com promises; anything else is dropped, not fatal."""
         if not isinstance(value, dict):
             return {}
         return {str(k): v for k, v in value.items() if isinstance(v, str)}
