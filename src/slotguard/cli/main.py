@@ -143,6 +143,23 @@ def reconcile(
     )
 
 
+@app.command()
+def emulator(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8787,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    webhook_url: Annotated[
+        str | None, typer.Option(help="deliver signed webhooks here, e.g. …/calcom/webhook/SLUG")
+    ] = None,
+    webhook_secret: Annotated[str | None, typer.Option(help="secret that signs them")] = None,
+) -> None:
+    """Serve a local Cal.com API v2 emulator (event types 1001/1002/1003, key cal_test_emulator)."""
+    from slotguard.testing import EmulatorConfig, WebhookSubscription, run_emulator
+
+    hooks = () if webhook_url is None else (WebhookSubscription(webhook_url, webhook_secret),)
+    typer.echo(f"Cal.com emulator on http://{host}:{port} (API key cal_test_emulator)", err=True)
+    run_emulator(host, port, EmulatorConfig(webhooks=hooks))
+
+
 @app.command("retell-tools")
 def retell_tools(
     base_url: Annotated[str, typer.Option(help="public URL of this slotguard, e.g. https://…")],

@@ -1,0 +1,243 @@
+"""Bookings through Cal.com (the emulator, over HTTP): once, never lost, never doubled."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+
+from slotguard.booking import reconcile
+from slotguard.booking.sync import sync_company
+from slotguard.runtime import open_context
+from slotguard.store.companies import CompanyRepository
+from slotguard.store.db import session_factory
+from slotguard.store.tables import DuplicateDecisionRow
+from slotguard.testing.calcom_emulator import DEFAULT_API_KEY
+from tests.calcom.conftest import CALLER, WEBHOOK_SECRET, Stack
+
+ARGS = {
+    "customer_name": "Max Müller",
+    "service": "Haarschnitt",
+    "date": "2027-01-15",
+    "time": "10:00",
+}
+START = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+
+
+async def _reasons(stack: Stack) -> list[str]:
+    async with session_factory(stack.engine)() as s:
+        rows = await s.scalars(
+            select(DuplicateDecisionRow.reason).where(DuplicateDecisionRow.layer == 3)
+        )
+        return list(rows)
+
+
+class TestBooking:
+    """One booking through the Retell functions and Cal.com."""
+
+    async def test_reaches_calcom_once_with_our_metadata(self, stack: Stack) -> None:
+        """The create carries our reservation key; the webhook after it adds no second row."""
+        reply = await stack.call("book_appointment", ARGS)
+        assert reply["status"] == "booked", reply
+        await stack.deliveries(1)
+        [booking] = stack.emulator.bookings
+        [row] = await stack.appointments()
+        assert stack.creates() == 1
+        assert booking.metadata == {"slotguard_reservation": row.reservation_key}
+        assert (row.status, row.calcom_booking_uid) == ("booked", booking.uid)
+        assert booking.attendees[0].phone_number == CALLER
+        assert await _reasons(stack) == ["known_booking_uid"]
+
+    async def test_webhook_before_response(self, stack: Stack) -> None:
+        """Cal.com's webhook overtakes its own API answer: still one appointment, booked."""
+        stack.emulator.faults.timeout_after_commit(seconds=0.7)
+        reply = await stack.call("book_appointment", ARGS)
+        assert reply["status"] == "booked", reply
+        [row] = await stack.appointments()
+        assert row.status == "booked"
+        assert await _reasons(stack) == ["reservation_matched"]
+        assert stack.creates() == 1
+
+    async def test_timeout_after_commit_then_webhook(self, stack: Stack) -> None:
+        """The create times out after Cal.com booked: pending, then the webhook settles it."""
+        stack.emulator.faults.timeout_after_commit(seconds=5)
+        stack.emulator.webhooks.knobs.hold = True
+        reply = await stack.call("book_appointment", ARGS)
+        assert reply["status"] == "pending", reply
+        assert "nicht doppelt" in reply["message"]
+        stack.emulator.webhooks.knobs.hold = False
+        stack.emulator.webhooks.release()
+        await stack.deliveries(1)
+        [row] = await stack.appointments()
+        assert row.status == "booked"
+        again = await stack.call("book_appointment", ARGS)
+        assert again["status"] == "booked"
+        assert stack.creates() == 1
+
+    async def test_webhook_never_arrives(self, stack: Stack) -> None:
+        """Timeout after commit and no webhook: the reconciler finds the booking by our key."""
+        stack.emulator.webhooks.knobs.drop = True
+        stack.emulator.faults.timeout_after_commit(seconds=5)
+        assert (await stack.call("book_appointment", ARGS))["status"] == "pending"
+        async with open_context(stack.settings) as ctx:
+            report = await reconcile.run_once(ctx, grace=timedelta(0))
+        assert (report.booked, report.failed) == (1, 0)
+        [row] = await stack.appointments()
+        assert (row.status, row.calcom_booking_uid) == ("booked", stack.emulator.bookings[0].uid)
+        assert stack.creates() == 1
+
+    async def test_500_on_create_is_settled_without_second_create(self, stack: Stack) -> None:
+        """A 500 is ambiguous: pending, then the reconciler sees no booking and frees the slot."""
+        stack.emulator.faults.fail_next(status=500, route="POST /v2/bookings")
+        reply = await stack.call("book_appointment", ARGS)
+        assert reply["status"] == "pending"
+        async with open_context(stack.settings) as ctx:
+            report = await reconcile.run_once(ctx, grace=timedelta(0))
+        assert report.failed == 1
+        assert stack.creates() == 1 and stack.emulator.bookings == []
+        retry = await stack.call("book_appointment", ARGS, call_id="call_2")
+        assert retry["status"] == "booked"
+        assert stack.creates() == 2 and len(stack.emulator.bookings) == 1
+
+    async def test_429_storm(self, stack: Stack) -> None:
+        """A burst of 429s on create leads to one attempt, a clear reply, and no duplicate."""
+        stack.emulator.faults.fail_next(count=20, status=429, route="POST /v2/bookings")
+        reply = await stack.call("book_appointment", ARGS)
+        assert reply["status"] in ("pending", "error"), reply
+        assert reply["message"]
+        async with open_context(stack.settings) as ctx:
+            await reconcile.run_once(ctx, grace=timedelta(0))
+        assert stack.creates() == 1
+        assert stack.emulator.bookings == []
+        assert await stack.count_active() == 0
+
+
+class TestExternalBookings:
+    """Bookings made directly in Cal.com arrive by webhook (Layer 3)."""
+
+    async def test_external_booking_blocks_agent_duplicate(self, stack: Stack) -> None:
+        """A website booking is mirrored; the agent's request for it is refused, no create."""
+        stack.emulator.book_directly(START, phone_number=CALLER, email=None, name="Max Müller")
+        await stack.deliveries(1)
+        [row] = await stack.appointments()
+        assert (row.source, row.status) == ("webhook", "booked")
+        reply = await stack.call("book_appointment", ARGS)
+        assert (reply["status"], reply["reason"]) == ("refused", "exact_duplicate")
+        assert stack.creates() == 0
+
+    async def test_colliding_external_booking_is_flagged(self, stack: Stack) -> None:
+        """An external booking overlapping the caller's appointment is kept and flagged."""
+        assert (await stack.call("book_appointment", ARGS))["status"] == "booked"
+        stack.emulator.book_directly(
+            START + timedelta(minutes=15),
+            event_type_id=1002,
+            phone_number=CALLER,
+            email=None,
+            check=False,
+        )
+        await stack.deliveries(2)
+        rows = await stack.appointments()
+        assert len(rows) == 2
+        assert rows[1].duplicate_of_id == rows[0].id
+        assert "external_duplicate" in await _reasons(stack)
+
+    async def test_cancel_overtaking_create(self, stack: Stack) -> None:
+        """Deliveries out of order (cancel before create) end cancelled."""
+        stack.emulator.webhooks.knobs.hold = True
+        booking = stack.emulator.book_directly(START, email="eva@example.com", name="Eva")
+        async with httpx.AsyncClient(base_url=stack.emulator_url) as cal:
+            response = await cal.post(
+                f"/v2/bookings/{booking.uid}/cancel",
+                json={"cancellationReason": "changed mind"},
+                headers={
+                    "cal-api-version": "2024-08-13",
+                    "authorization": f"Bearer {DEFAULT_API_KEY}",
+                },
+            )
+        assert response.status_code == 200
+        stack.emulator.webhooks.knobs.hold = False
+        assert stack.emulator.webhooks.release("reverse") == 2
+        await stack.deliveries(2)
+        [row] = await stack.appointments()
+        assert row.status == "cancelled"
+
+
+class TestWebhookEndpoint:
+    """Signature checks and replays."""
+
+    async def test_bad_signature_refused_and_replay_ignored(self, stack: Stack) -> None:
+        """A wrong signature is 401; a replayed delivery changes nothing."""
+        stack.emulator.book_directly(START, email="eva@example.com", name="Eva")
+        await stack.deliveries(1)
+        delivery = stack.emulator.webhooks.deliveries[0]
+        url = "/calcom/webhook/salon-cal"
+        bad = await stack.client.post(
+            url, content=delivery.body, headers={"x-cal-signature-256": "0" * 64}
+        )
+        assert bad.status_code == 401
+        nosecret = await stack.client.post(
+            url, content=delivery.body, headers={"x-cal-signature-256": "no-secret-provided"}
+        )
+        assert nosecret.status_code == 401
+        signature = hmac.new(WEBHOOK_SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
+        replay = await stack.client.post(
+            url, content=delivery.body, headers={"x-cal-signature-256": signature}
+        )
+        assert (replay.status_code, replay.json()["status"]) == (200, "duplicate")
+        assert len(await stack.appointments()) == 1
+
+    async def test_unknown_company_and_ping(self, stack: Stack) -> None:
+        """An unknown company is 404; a signed PING is acknowledged."""
+        body = b'{"triggerEvent":"PING","createdAt":"2027-01-01T00:00:00Z","payload":{}}'
+        signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert (await stack.client.post("/calcom/webhook/nobody", content=body)).status_code == 404
+        ping = await stack.client.post(
+            "/calcom/webhook/salon-cal", content=body, headers={"x-cal-signature-256": signature}
+        )
+        assert (ping.status_code, ping.json()["status"]) == (200, "ping")
+
+
+class TestSync:
+    """slotguard calcom sync."""
+
+    async def test_sync_twice_same_database(self, stack: Stack) -> None:
+        """Bookings whose webhooks never came are mirrored once; a second sync changes nothing."""
+        stack.emulator.webhooks.knobs.drop = True
+        for hour in (8, 10, 12):
+            stack.emulator.book_directly(
+                START.replace(hour=hour), email=f"p{hour}@example.com", name=f"P{hour}"
+            )
+        async with open_context(stack.settings) as ctx:
+            async with ctx.sessions() as s:
+                company = await CompanyRepository(s).by_slug("salon-cal")
+            assert company is not None
+            since, until = START - timedelta(days=1), START + timedelta(days=2)
+            first = await sync_company(ctx, company, since, until)
+            second = await sync_company(ctx, company, since, until)
+        assert first == {"mirrored": 3}
+        assert second == {"known": 3}
+        assert len(await stack.appointments("booked")) == 3
+
+
+class TestRescheduleCancel:
+    """Reschedule and cancel go to Cal.com once and the webhooks add nothing."""
+
+    async def test_reschedule_and_cancel(self, stack: Stack) -> None:
+        """Reschedule gives a new uid and retires the old row; cancel frees the slot."""
+        await stack.call("book_appointment", ARGS)
+        moved = await stack.call(
+            "reschedule_appointment", {"new_date": "2027-01-15", "new_time": "12:00"}, call_id="c2"
+        )
+        assert moved["status"] == "rescheduled", moved
+        await stack.deliveries(2)
+        rows = await stack.appointments()
+        assert [r.status for r in rows] == ["rescheduled", "booked"]
+        assert rows[1].calcom_booking_uid != rows[0].calcom_booking_uid
+        cancelled = await stack.call("cancel_appointment", {"date": "2027-01-15"}, call_id="c3")
+        assert cancelled["status"] == "cancelled"
+        await stack.deliveries(3)
+        assert [r.status for r in await stack.appointments()] == ["rescheduled", "cancelled"]
+        assert [b.status for b in stack.emulator.bookings] == ["cancelled", "cancelled"]
