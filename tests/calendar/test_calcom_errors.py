@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from slotguard.calendar import CalendarUnreachable, CreateBooking, CreateOutcome
-from slotguard.calendar.calcom import HTTPX_ERRORS, CalcomCalendar, CalcomClient
+from slotguard.calendar.calcom import HTTPX_ERRORS, NOT_SENT_ERRORS, CalcomCalendar, CalcomClient
 from slotguard.calendar.ratelimit import RetryPolicy
 from slotguard.domain import TimeRange
 
@@ -99,11 +99,16 @@ class TestEveryHttpxErrorIsMapped:
     async def test_create_is_ambiguous(
         self, kind: type[BaseException], calendar_for: Callable[[RaisingTransport], CalcomCalendar]
     ) -> None:
-        """A create that hit any httpx error is AMBIGUOUS and was sent exactly once."""
+        """An httpx error on create is AMBIGUOUS, or unreachable when never sent; one try."""
         transport = RaisingTransport(kind)
-        result = await calendar_for(transport).create_booking(booking_request())
-        assert result.outcome is CreateOutcome.AMBIGUOUS
-        assert kind.__name__ in result.detail
+        calendar = calendar_for(transport)
+        if issubclass(kind, NOT_SENT_ERRORS):
+            with pytest.raises(CalendarUnreachable, match="not sent"):
+                await calendar.create_booking(booking_request())
+        else:
+            result = await calendar.create_booking(booking_request())
+            assert result.outcome is CreateOutcome.AMBIGUOUS
+            assert kind.__name__ in result.detail
         assert transport.calls == 1
 
     @pytest.mark.parametrize("kind", ALL, ids=lambda t: t.__name__)

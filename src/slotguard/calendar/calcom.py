@@ -111,6 +111,10 @@ def _outcome(status: int) -> str:
     return {2: "ok", 5: "server_error"}.get(status // 100, "client_error")
 
 
+# Transport errors raised before any byte of the request was written.
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
 class CalcomClient:
     """The process's one door to Cal.com: auth and version headers, rate budgets, retries, logs.
 
@@ -354,6 +358,9 @@ class CalcomCalendar:
         except BudgetExhausted as problem:
             raise CalendarUnreachable(f"{call.endpoint}: not sent: {problem}") from problem
         except SendFailed as problem:
+            if isinstance(problem.__cause__, NOT_SENT_ERRORS):
+                # No connection was made, so no byte of the request left: nothing was booked.
+                raise CalendarUnreachable(f"{call.endpoint}: not sent: {problem}") from problem
             result = CreateResult(CreateOutcome.AMBIGUOUS, detail=str(problem))
         else:
             result = classify_create(response.status_code, json_or_none(response))
