@@ -33,6 +33,17 @@ class TestCheckAvailability:
             "2026-11-26T09:00:00+01:00",
         )
 
+    async def test_off_grid_time_is_available(self, phone: Phone) -> None:
+        """A free time off the half-hour grid ("Viertel nach zehn") is available as asked."""
+        reply = await phone.call(
+            "check_availability",
+            {"service": "Haarschnitt", "date": "morgen", "time": "Viertel nach zehn"},
+        )
+        assert (reply["status"], reply["requested_start"]) == (
+            "available",
+            "2026-11-26T10:15:00+01:00",
+        )
+
     async def test_taken_time_offers_nearest_alternatives(self, phone: Phone) -> None:
         """A taken time is unavailable with up to three nearby free slots."""
         await phone.call("book_appointment", {**CUT, "date": "morgen", "time": "9 Uhr"})

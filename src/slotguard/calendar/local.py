@@ -50,19 +50,24 @@ class LocalCalendar:
         async with self.sessions() as session:
             busy = await AppointmentRepository(session).company_busy(self.company.id, window)
         earliest = self.clock()
-        slots = []
+        slots: set[datetime] = set()
         for open_span in self._open_spans(window):
+            # The grid, plus the window's own start: a caller may ask for 10:15 exactly.
+            candidates = [window.start]
             start = open_span.start
             while start + length <= open_span.end:
-                candidate = TimeRange(start, start + length)
+                candidates.append(start)
+                start += step
+            for begin in candidates:
+                candidate = TimeRange(begin, begin + length)
                 if (
-                    start >= earliest
-                    and start >= window.start
+                    begin >= max(earliest, window.start)
+                    and open_span.start <= begin
+                    and candidate.end <= open_span.end
                     and not any(candidate.overlaps(b) for b in busy)
                 ):
-                    slots.append(start)
-                start += step
-        return slots
+                    slots.add(begin)
+        return sorted(slots)
 
     async def create_booking(self, request: CreateBooking) -> CreateResult:
         """Confirm the pending row of ``request`` unless hours or another booking forbid it."""

@@ -169,8 +169,8 @@ class AppointmentRow(Base):
         ),
         Index("ix_appointments_company_id_starts_at", "company_id", "starts_at"),
         Index(
-            "ix_appointments_pending_created_at",
-            "created_at",
+            "ix_appointments_pending_updated_at",
+            "updated_at",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),

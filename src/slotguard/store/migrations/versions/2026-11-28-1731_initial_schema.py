@@ -302,9 +302,9 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
-        "ix_appointments_pending_created_at",
+        "ix_appointments_pending_updated_at",
         "appointments",
-        ["created_at"],
+        ["updated_at"],
         unique=False,
         sqlite_where=sa.text("status = 'pending'"),
         postgresql_where=sa.text("status = 'pending'"),
