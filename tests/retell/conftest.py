@@ -62,6 +62,31 @@ name = "Bartpflege"
 duration_minutes = 15
 
 [[companies]]
+slug = "night-owl"
+name = "Night Owl Barbers"
+timezone = "Europe/Berlin"
+language = "de"
+retell_agent_ids = ["agent_night"]
+calendar = "local"
+
+[companies.opening_hours]
+mon = "00:00-24:00"
+tue = "00:00-24:00"
+wed = "00:00-24:00"
+thu = "00:00-24:00"
+fri = "00:00-24:00"
+sat = "00:00-24:00"
+sun = "00:00-24:00"
+
+[[companies.services]]
+name = "Herrenhaarschnitt"
+duration_minutes = 30
+
+[[companies.services]]
+name = "Bartpflege"
+duration_minutes = 15
+
+[[companies]]
 slug = "practice-en"
 name = "Practice"
 timezone = "America/New_York"

@@ -113,7 +113,13 @@ class LocalCalendar:
         last = window.end.astimezone(tz).date()
         spans: list[TimeRange] = []
         while day <= last:
-            spans.extend(self.company.opening_hours.intervals(day, tz))
+            for span in self.company.opening_hours.intervals(day, tz):
+                # A day open until 24:00 and the next open from 00:00 form one span, so an
+                # appointment may run across midnight.
+                if spans and spans[-1].end == span.start:
+                    spans[-1] = TimeRange(spans[-1].start, span.end)
+                else:
+                    spans.append(span)
             day += timedelta(days=1)
         return spans
 

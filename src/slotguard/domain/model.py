@@ -112,7 +112,12 @@ class OpeningHours:
         result = []
         for opens, closes in self.weekly.get(day.weekday(), ()):
             start = datetime.combine(day, opens, tzinfo=tz)
-            end = datetime.combine(day, closes, tzinfo=tz)
+            # time.max stands for "24:00": the end of the day is the next midnight.
+            end = (
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+                if closes == time.max
+                else datetime.combine(day, closes, tzinfo=tz)
+            )
             if end > start:
                 result.append(TimeRange(start, end))
         return result
