@@ -121,6 +121,12 @@ class Metrics:
             ["provider", "trigger", "outcome"],
             registry=r,
         )
+        self.false_positives = Counter(
+            "slotguard_false_positives_total",
+            "Decisions an operator marked as false positives, by layer and reason.",
+            ["layer", "reason"],
+            registry=r,
+        )
         self.idempotent_replays = Counter(
             "slotguard_idempotent_replays_total",
             "Function calls answered from a stored reply instead of being run again.",

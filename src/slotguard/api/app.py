@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from slotguard.api import calcom, health, retell
+from slotguard.api import admin, calcom, dashboard, health, retell
 from slotguard.booking import reconcile
 from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
@@ -55,6 +55,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(retell.router)
     app.include_router(calcom.router)
+    app.include_router(admin.router)
+    app.include_router(dashboard.router)
     return app
 
 

@@ -13,6 +13,7 @@ import typer
 
 from slotguard import tenants
 from slotguard.booking import reconcile as reconcile_use_case
+from slotguard.booking.privacy import Erasure, ForgetError, forget_customer
 from slotguard.booking.sync import NotACalcomCompany, sync_company
 from slotguard.calendar import CalendarUnreachable
 from slotguard.calendar.calcom import CalcomCalendar
@@ -23,6 +24,7 @@ from slotguard.settings import Settings, SettingsError, load_settings
 from slotguard.store.companies import ApplyResult, CompanyRepository
 from slotguard.store.db import DatabaseUrlError, create_engine, session_factory
 from slotguard.store.migrate import upgrade
+from slotguard.store.seed import DatabaseNotEmpty, SeedPlan, SeedReport, fill, start_of_today
 
 app = typer.Typer(
     name="slotguard",
@@ -35,6 +37,8 @@ tenants_app = typer.Typer(help="Manage companies, services and routes from a ten
 app.add_typer(tenants_app, name="tenants")
 calcom_app = typer.Typer(help="Cal.com: backfill bookings, list event types.", no_args_is_help=True)
 app.add_typer(calcom_app, name="calcom")
+customers_app = typer.Typer(help="Customers: GDPR erasure.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
 log = get_logger("cli")
 
 
@@ -160,6 +164,64 @@ def emulator(
     run_emulator(host, port, EmulatorConfig(webhooks=hooks))
 
 
+@app.command()
+def seed(
+    companies: Annotated[int, typer.Option(min=1, help="companies (mixed time zones)")] = 50,
+    customers: Annotated[int, typer.Option(min=1, help="customers, spread over them")] = 100_000,
+    appointments: Annotated[
+        int, typer.Option(min=0, help="appointments within ±180 days of --now")
+    ] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="random seed: same seed, same rows")] = 1,
+    now: Annotated[
+        str | None, typer.Option(help="reference instant (ISO 8601); default: today 00:00 UTC")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="database to fill; default: SLOTGUARD_DATABASE_URL")
+    ] = None,
+    append: Annotated[
+        bool, typer.Option(help="add to a database that already has appointments")
+    ] = False,
+) -> None:
+    """Fill the database fast with realistic, deterministic data for benchmarks (COPY)."""
+    settings = _settings()
+    try:
+        plan = SeedPlan(companies, customers, appointments, seed, _instant(now))
+    except ValueError as problem:
+        raise CliError(str(problem)) from None
+
+    async def _run() -> SeedReport:
+        engine = create_engine(database_url or settings.database_url)
+        try:
+            return await fill(engine, plan, append=append, progress=_stderr)
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(_run())
+    except DatabaseNotEmpty as problem:
+        raise CliError(str(problem)) from None
+    typer.echo(
+        f"seeded {report.companies} companies, {report.services} services, "
+        f"{report.customers} customers, {report.appointments} appointments, "
+        f"{report.decisions} decisions in {report.seconds:.1f} s "
+        f"({report.appointments_per_second:,.0f} appointments/s)"
+    )
+
+
+def _stderr(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def _instant(value: str | None) -> datetime:
+    if value is None:
+        return start_of_today()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"--now {value!r} is not an ISO 8601 instant") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 @app.command("retell-tools")
 def retell_tools(
     base_url: Annotated[str, typer.Option(help="public URL of this slotguard, e.g. https://…")],
@@ -232,6 +294,31 @@ def calcom_event_types(
         raise CliError(f"Cal.com unreachable: {problem}") from None
     for event_id, length, slug, title in rows:
         typer.echo(f"{event_id}\t{length or '?'} min\t{slug}\t{title}")
+
+
+@customers_app.command("forget")
+def customers_forget(
+    phone: Annotated[str, typer.Option(help="the caller's number, e.g. +4915112345678")],
+    company: Annotated[
+        str | None, typer.Option(help="only this company (slug); default: every company")
+    ] = None,
+) -> None:
+    """Erase a caller's name, phone and email (GDPR); appointments and decisions stay."""
+    settings = _settings()
+
+    async def _run() -> Erasure:
+        engine = create_engine(settings.database_url)
+        try:
+            return await forget_customer(session_factory(engine), phone, company, datetime.now(UTC))
+        finally:
+            await engine.dispose()
+
+    try:
+        erasure = asyncio.run(_run())
+    except ForgetError as problem:
+        raise CliError(str(problem)) from None
+    for line in erasure.lines():
+        typer.echo(line)
 
 
 def _since(value: str | None) -> datetime:

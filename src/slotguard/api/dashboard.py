@@ -1,0 +1,353 @@
+"""The operator dashboard at /dashboard: server-rendered HTML (Jinja2, autoescaped), no build.
+
+Login posts the admin token once; the session cookie then carries only an expiry and a MAC
+(see ``auth.SessionSigner``). Pages are per company: today's and upcoming appointments, the
+layers' counters, a 14-day chart of findings and the decisions timeline, in German or English.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.templating import Jinja2Templates
+
+from slotguard.api.admin import load_stats
+from slotguard.api.auth import (
+    ADMIN_OFF,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    SessionSigner,
+    configured_token,
+    token_matches,
+)
+from slotguard.booking.context import Context
+from slotguard.domain import ACTIVE_STATUSES, Company, local_day, local_day_bounds
+from slotguard.settings import Settings
+from slotguard.store.admin import AdminRepository, AppointmentFilter, DecisionFilter
+from slotguard.store.companies import CompanyRepository
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+_HERE = Path(__file__).parent
+_templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE / "templates"),
+        autoescape=True,  # every value is escaped, names and notes included
+        undefined=jinja2.StrictUndefined,
+    )
+)
+_CSS = (_HERE / "static" / "dashboard.css").read_text(encoding="utf-8")
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+CHART_DAYS = 14
+STATS_DAYS = 30
+UPCOMING_DAYS = 14
+_LANGUAGES = ("de", "en")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One day of the chart: its label and the findings per layer."""
+
+    label: str
+    layers: tuple[int, int, int]
+
+    @property
+    def total(self) -> int:
+        """Findings of all layers that day."""
+        return sum(self.layers)
+
+
+def chart(times: list[tuple[datetime, int]], now: datetime, tz: ZoneInfo, lang: str) -> list[Bar]:
+    """Findings per local day and layer for the CHART_DAYS days ending today."""
+    today = local_day(now, tz)
+    counts = Counter((local_day(at, tz), layer) for at, layer in times)
+    days = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+    pattern = "d.M." if lang == "de" else "M/d"
+    return [
+        Bar(str(format_date(d, pattern, locale=lang)), (counts[d, 1], counts[d, 2], counts[d, 3]))
+        for d in days
+    ]
+
+
+def _lang(request: Request, company: Company | None = None) -> str:
+    asked = request.query_params.get("lang")
+    if asked in _LANGUAGES:
+        return asked
+    if company is not None:
+        return company.language.value
+    accept = request.headers.get("accept-language", "")
+    return "de" if accept.lower().startswith("de") else "en"
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    lang = context.get("lang", "en")
+    page = {"request": request, "t": TEXT[lang], "lang": lang, **context}
+    response = _templates.TemplateResponse(request, name, page, status_code=status)
+    response.headers.update(_HEADERS)
+    return response
+
+
+def _gate(request: Request, *, page: bool = True) -> Response | None:
+    """Why this request may not go on (admin off, not signed in) as a page, or None."""
+    settings: Settings = request.state.settings
+    if settings.admin_token is None:
+        text = {"lang": _lang(request), "heading": "404", "text": ADMIN_OFF}
+        return _render(request, "message.html", text, status=404)
+    if not page:
+        return None
+    signer = SessionSigner.for_token(settings.admin_token.get_secret_value())
+    ctx: Context = request.state.ctx
+    if signer.valid(request.cookies.get(SESSION_COOKIE), ctx.clock().timestamp()):
+        return None
+    return _to_login(request)
+
+
+def _to_login(request: Request) -> Response:
+    lang = request.query_params.get("lang")
+    suffix = f"?lang={lang}" if lang in _LANGUAGES else ""
+    return RedirectResponse(f"/dashboard/login{suffix}", status_code=303)
+
+
+@router.get("/assets/dashboard.css")
+async def stylesheet() -> Response:
+    """The dashboard's one stylesheet."""
+    return Response(_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    """The login form."""
+    if (stop := _gate(request, page=False)) is not None:
+        return stop
+    return _render(request, "login.html", {"lang": _lang(request), "failed": False})
+
+
+@router.post("/login")
+async def login(request: Request, token: Annotated[str, Form(max_length=512)]) -> Response:
+    """Check the admin token; on success set the session cookie and go to the dashboard."""
+    if (stop := _gate(request, page=False)) is not None:
+        return stop
+    lang = _lang(request)
+    if not token_matches(token, configured_token(request)):
+        return _render(request, "login.html", {"lang": lang, "failed": True}, status=401)
+    ctx: Context = request.state.ctx
+    cookie = SessionSigner.for_token(configured_token(request)).issue(ctx.clock().timestamp())
+    response = RedirectResponse(f"/dashboard?lang={lang}", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_SECONDS,
+        path="/dashboard",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session: the cookie is removed."""
+    response = _to_login(request)
+    response.delete_cookie(SESSION_COOKIE, path="/dashboard", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("")
+async def companies(request: Request) -> Response:
+    """The companies to choose from (straight to the page when there is only one)."""
+    if (stop := _gate(request)) is not None:
+        return stop
+    ctx: Context = request.state.ctx
+    async with ctx.sessions() as session:
+        found = await CompanyRepository(session).all()
+    if len(found) == 1:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/dashboard/companies/{found[0].slug}{query}", status_code=303)
+    return _render(request, "companies.html", {"lang": _lang(request), "companies": found})
+
+
+@router.get("/companies/{slug}")
+async def company_page(slug: str, request: Request) -> Response:
+    """One company: counters, chart, today's and upcoming appointments, decisions."""
+    if (stop := _gate(request)) is not None:
+        return stop
+    ctx: Context = request.state.ctx
+    async with ctx.sessions() as session:
+        company = await CompanyRepository(session).by_slug(slug)
+    if company is None:
+        text = {"lang": _lang(request), "heading": "404", "text": f"unknown company {slug!r}"}
+        return _render(request, "message.html", text, status=404)
+    lang = _lang(request, company)
+    view = await _company_view(ctx, company, lang)
+    return _render(request, "company.html", {"lang": lang, "company": company, **view})
+
+
+async def _company_view(ctx: Context, company: Company, lang: str) -> dict[str, Any]:
+    now, tz = ctx.clock(), company.tz
+    today = local_day_bounds(local_day(now, tz), tz)
+    upcoming = AppointmentFilter(
+        company_id=company.id,
+        statuses=tuple(sorted(s.value for s in ACTIVE_STATUSES)),
+        starts_from=today.end,
+        starts_to=today.end + timedelta(days=UPCOMING_DAYS),
+    )
+    chart_start = local_day_bounds(local_day(now, tz) - timedelta(days=CHART_DAYS - 1), tz).start
+    async with ctx.sessions() as session:
+        repo = AdminRepository(session)
+        todays = await repo.appointments(
+            AppointmentFilter(company.id, starts_from=today.start, starts_to=today.end), 100
+        )
+        later = await repo.appointments(upcoming, 25)
+        decisions = await repo.decisions(DecisionFilter(company.id, findings_only=True), 25)
+        times = await repo.decision_times(company.id, chart_start)
+    stats = await load_stats(
+        ctx, DecisionFilter(company.id, made_from=now - timedelta(days=STATS_DAYS))
+    )
+    bars = chart(times, now, tz, lang)
+    return {
+        "today": todays,
+        "upcoming": later,
+        "decisions": decisions,
+        "stats": stats,
+        "bars": bars,
+        "bar_max": max([b.total for b in bars] + [1]),
+        "when": lambda at, pattern="EEE d. MMM, HH:mm": str(
+            format_datetime(at.astimezone(tz), pattern, locale=lang)
+        ),
+        "day_label": str(format_datetime(now.astimezone(tz), "EEEE, d. MMMM y", locale=lang)),
+        "saved": _duration(stats.api_time_saved_seconds, lang),
+        "fp_rate": "–"
+        if stats.false_positive_rate is None
+        else str(format_percent(stats.false_positive_rate, "#,##0.0 %", locale=lang)),
+        "labels": LABELS[lang],
+    }
+
+
+def _duration(seconds: float, lang: str) -> str:
+    if seconds < 120:
+        return f"{format_decimal(round(seconds, 1), locale=lang)} s"
+    return f"{format_decimal(round(seconds / 60, 1), locale=lang)} min"
+
+
+TEXT: dict[str, dict[str, str]] = {
+    "de": {
+        "title": "Übersicht",
+        "login": "Anmelden",
+        "token": "Admin-Token",
+        "login_hint": "Den Wert von SLOTGUARD_ADMIN_TOKEN eingeben.",
+        "login_failed": "Dieses Token ist nicht gültig.",
+        "logout": "Abmelden",
+        "companies": "Betriebe",
+        "today": "Termine heute",
+        "upcoming": "Kommende Termine",
+        "none": "Keine Termine.",
+        "decisions": "Entscheidungen",
+        "no_decisions": "Noch keine Funde.",
+        "layer1": "Ebene 1: Warnungen",
+        "layer2": "Ebene 2: verhindert",
+        "layer3": "Ebene 3: abgefangen",
+        "avoided": "Kalender-Aufrufe gespart",
+        "saved": "API-Zeit gespart",
+        "fp_rate": "Fehlalarm-Quote",
+        "last_days": "letzte 30 Tage",
+        "chart": "Funde pro Tag (14 Tage)",
+        "time": "Zeit",
+        "customer": "Kunde",
+        "service": "Leistung",
+        "status": "Status",
+        "layer": "Ebene",
+        "reason": "Grund",
+        "action": "Aktion",
+        "false_positive": "Fehlalarm",
+        "estimated": "geschätzt",
+    },
+    "en": {
+        "title": "Overview",
+        "login": "Sign in",
+        "token": "Admin token",
+        "login_hint": "Enter the value of SLOTGUARD_ADMIN_TOKEN.",
+        "login_failed": "That token is not valid.",
+        "logout": "Sign out",
+        "companies": "Companies",
+        "today": "Today's appointments",
+        "upcoming": "Upcoming appointments",
+        "none": "No appointments.",
+        "decisions": "Decisions",
+        "no_decisions": "No findings yet.",
+        "layer1": "Layer 1: warnings",
+        "layer2": "Layer 2: prevented",
+        "layer3": "Layer 3: caught",
+        "avoided": "Calendar calls avoided",
+        "saved": "API time saved",
+        "fp_rate": "False-positive rate",
+        "last_days": "last 30 days",
+        "chart": "Findings per day (14 days)",
+        "time": "Time",
+        "customer": "Customer",
+        "service": "Service",
+        "status": "Status",
+        "layer": "Layer",
+        "reason": "Reason",
+        "action": "Action",
+        "false_positive": "false positive",
+        "estimated": "estimated",
+    },
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    "de": {
+        "same_day": "Termin am selben Tag",
+        "same_service_upcoming": "gleiche Leistung bald gebucht",
+        "exact_duplicate": "exaktes Duplikat",
+        "overlapping": "Überschneidung",
+        "daily_limit": "Tageslimit erreicht",
+        "known_booking_uid": "Buchung schon bekannt",
+        "reservation_matched": "Reservierung zugeordnet",
+        "external_duplicate": "externes Duplikat",
+        "warning": "gewarnt",
+        "overridden": "trotzdem gebucht",
+        "blocked": "abgelehnt",
+        "linked": "verknüpft",
+        "ignored": "ignoriert",
+        "flagged": "markiert",
+        "pending": "ausstehend",
+        "booked": "gebucht",
+        "scheduled": "geplant",
+        "confirmed": "bestätigt",
+        "cancelled": "storniert",
+        "rescheduled": "verschoben",
+        "failed": "fehlgeschlagen",
+        "no_show": "nicht erschienen",
+        "completed": "erledigt",
+    },
+    "en": {
+        "same_day": "same-day appointment",
+        "same_service_upcoming": "same service booked soon",
+        "exact_duplicate": "exact duplicate",
+        "overlapping": "overlapping",
+        "daily_limit": "daily limit reached",
+        "known_booking_uid": "booking already known",
+        "reservation_matched": "reservation matched",
+        "external_duplicate": "external duplicate",
+        "overridden": "booked anyway",
+        "no_show": "no-show",
+    },
+}

@@ -1,0 +1,112 @@
+"""GDPR erasure in SQL: contact data goes, rows and ids stay, so history remains consistent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard.store.tables import (
+    AppointmentRow,
+    CallRow,
+    CompanyRow,
+    CustomerRow,
+    DuplicateDecisionRow,
+    WebhookEventRow,
+)
+
+# What replaces a phone number or an email address inside a stored webhook body.
+ERASED = "[erased]"
+
+
+def erased_phone(phone: str) -> str:
+    """``+4915112345678`` → ``+49***********``: only the country code is left."""
+    return phone[:3] + "*" * (len(phone) - 3)
+
+
+class PrivacyRepository:
+    """The erasure statements. Flushes only; the use case owns the transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def company_ids(self, slug: str | None) -> dict[int, str]:
+        """id → slug of the company named ``slug``, or of every company when None."""
+        query = select(CompanyRow.id, CompanyRow.slug)
+        if slug is not None:
+            query = query.where(CompanyRow.slug == slug)
+        return {row_id: s for row_id, s in await self.session.execute(query)}
+
+    async def customers_with_phone(
+        self, company_ids: Sequence[int], phone: str
+    ) -> list[tuple[int, int]]:
+        """(customer id, company id) of the customers with this number in these companies."""
+        query = select(CustomerRow.id, CustomerRow.company_id).where(
+            CustomerRow.company_id.in_(company_ids), CustomerRow.phone_e164 == phone
+        )
+        rows = await self.session.execute(query.order_by(CustomerRow.id))
+        return [(customer_id, company_id) for customer_id, company_id in rows]
+
+    async def history(self, customer_id: int) -> tuple[int, int]:
+        """(appointments, decisions) that stay linked to the customer's id."""
+        appointments = await self.session.scalar(
+            select(func.count()).where(AppointmentRow.customer_id == customer_id)
+        )
+        decisions = await self.session.scalar(
+            select(func.count()).where(DuplicateDecisionRow.customer_id == customer_id)
+        )
+        return int(appointments or 0), int(decisions or 0)
+
+    async def erase_customers(self, customer_ids: Sequence[int], now: datetime) -> None:
+        """Remove name, phone and email; stamp ``forgotten_at``. The row and its id stay."""
+        await self.session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id.in_(customer_ids))
+            .values(name=None, phone_e164=None, email=None, forgotten_at=now, updated_at=now)
+        )
+
+    async def mask_calls(self, company_ids: Sequence[int], phone: str, now: datetime) -> int:
+        """Replace the caller's number on their calls; returns how many calls changed."""
+        result = await self.session.execute(
+            update(CallRow)
+            .where(CallRow.company_id.in_(company_ids), CallRow.from_number == phone)
+            .values(from_number=erased_phone(phone), updated_at=now)
+        )
+        return int(getattr(result, "rowcount", 0))
+
+    async def redact_events(self, company_ids: Sequence[int] | None, needles: Sequence[str]) -> int:
+        """Blank ``needles`` out of applied webhook bodies; returns the number of bodies changed.
+
+        Only applied events: an unapplied one must stay as it arrived until the reconciler
+        applies it (a second run of the erasure then catches it).
+        """
+        if not needles:
+            return 0
+        body: ColumnElement[str] = WebhookEventRow.raw_body.expression
+        for needle in needles:
+            body = func.replace(body, needle, ERASED)
+        result = await self.session.execute(
+            update(WebhookEventRow)
+            .where(
+                _in_companies(company_ids),
+                WebhookEventRow.processed_at.is_not(None),
+                or_(*(WebhookEventRow.raw_body.contains(n, autoescape=True) for n in needles)),
+            )
+            .values(raw_body=body)
+        )
+        return int(getattr(result, "rowcount", 0))
+
+    async def contacts(self, customer_ids: Sequence[int]) -> list[str]:
+        """The emails of these customers (to blank them out of stored bodies too)."""
+        query = select(CustomerRow.email).where(
+            CustomerRow.id.in_(customer_ids), CustomerRow.email.is_not(None)
+        )
+        return [e for e in await self.session.scalars(query) if e]
+
+
+def _in_companies(company_ids: Sequence[int] | None) -> ColumnElement[bool]:
+    if company_ids is None:
+        return true()
+    return WebhookEventRow.company_id.in_(company_ids)

@@ -1,0 +1,192 @@
+"""GDPR erasure (`slotguard customers forget`) on both databases, and once through the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from slotguard.booking.privacy import ForgetError, forget_customer
+from slotguard.store.customers import CustomerRepository
+from slotguard.store.db import create_engine, session_factory
+from slotguard.store.tables import (
+    AppointmentRow,
+    CallRow,
+    CompanyRow,
+    CustomerRow,
+    DuplicateDecisionRow,
+    WebhookEventRow,
+)
+from tests import databases, factories
+from tests.admin.conftest import MAX_PHONE, NOW, Seeded, seed
+
+LATER = NOW + timedelta(hours=1)
+
+
+async def _forget(
+    engine: AsyncEngine, phone: str = MAX_PHONE, company: str | None = None
+) -> list[str]:
+    erasure = await forget_customer(session_factory(engine), phone, company, LATER)
+    return erasure.lines()
+
+
+async def _customer(engine: AsyncEngine, customer_id: int) -> CustomerRow:
+    async with session_factory(engine)() as session:
+        row = await session.get(CustomerRow, customer_id)
+    assert row is not None
+    return row
+
+
+async def _ids(engine: AsyncEngine, table: type, customer_id: int) -> list[int]:
+    async with session_factory(engine)() as session:
+        query = select(table.id).where(table.customer_id == customer_id)  # type: ignore[attr-defined]
+        return sorted(await session.scalars(query))
+
+
+def _event(company_id: int, body: str, processed: bool) -> WebhookEventRow:
+    return WebhookEventRow(
+        provider="retell",
+        company_id=company_id,
+        dedupe_key=f"call:{body[-12:]}:{processed}",
+        trigger="call_ended",
+        raw_body=body,
+        received_at=NOW,
+        processed_at=NOW if processed else None,
+        attempts=1,
+    )
+
+
+class TestForgetCustomer:
+    """forget_customer removes contact data and keeps the history."""
+
+    async def test_erases_contact_data(self, engine: AsyncEngine, seeded: Seeded) -> None:
+        """Name, phone and email are gone, forgotten_at is set, the call number is masked."""
+        lines = await _forget(engine)
+        row = await _customer(engine, seeded.max_id)
+        assert (row.name, row.phone_e164, row.email) == (None, None, None)
+        assert row.forgotten_at == LATER
+        async with session_factory(engine)() as session:
+            number = await session.scalar(select(CallRow.from_number))
+        assert number == "+49***********"
+        assert lines[0] == (
+            f"customer {seeded.max_id} (salon-admin): name, phone and email erased; "
+            "kept 3 appointments and 4 decisions"
+        )
+        assert lines[-1] == "erased +49151*****678 in practice-admin, salon-admin"
+
+    async def test_keeps_history(self, engine: AsyncEngine, seeded: Seeded) -> None:
+        """Appointments and decisions keep their ids and their link to the customer id."""
+        before = [
+            await _ids(engine, t, seeded.max_id) for t in (AppointmentRow, DuplicateDecisionRow)
+        ]
+        await _forget(engine)
+        after = [
+            await _ids(engine, t, seeded.max_id) for t in (AppointmentRow, DuplicateDecisionRow)
+        ]
+        assert after == before and all(after)
+
+    async def test_idempotent(self, engine: AsyncEngine, seeded: Seeded) -> None:
+        """A second run changes nothing and says there was nothing left to erase."""
+        await _forget(engine)
+        again = await forget_customer(
+            session_factory(engine), MAX_PHONE, None, LATER + timedelta(days=1)
+        )
+        assert again.lines() == [
+            "nothing to erase for +49151*****678 in practice-admin, salon-admin "
+            "(already forgotten or never known)"
+        ]
+        assert (await _customer(engine, seeded.max_id)).forgotten_at == LATER
+
+    async def test_company_scope(self, engine: AsyncEngine, seeded: Seeded) -> None:
+        """--company limits the erasure to that company; without it every company is searched."""
+        other = await factories.add(
+            engine,
+            factories.customer(await _company_id(engine, seeded.other), phone_e164=MAX_PHONE),
+        )
+        await _forget(engine, company=seeded.other)
+        assert (await _customer(engine, seeded.max_id)).phone_e164 == MAX_PHONE
+        assert (await _customer(engine, other.id)).phone_e164 is None
+
+    async def test_returning_caller_is_a_new_customer(
+        self, engine: AsyncEngine, seeded: Seeded
+    ) -> None:
+        """After erasure the same number gets a fresh customer, not the forgotten history."""
+        await _forget(engine)
+        company_id = await _company_id(engine, seeded.company)
+        async with session_factory(engine)() as session, session.begin():
+            again = await CustomerRepository(session).by_phone(company_id, MAX_PHONE, LATER)
+        assert again.id != seeded.max_id
+
+    async def test_redacts_applied_webhook_bodies(
+        self, engine: AsyncEngine, seeded: Seeded
+    ) -> None:
+        """The number and email leave applied webhook bodies; unapplied bodies stay as they came."""
+        company_id = await _company_id(engine, seeded.company)
+        body = f'{{"from_number":"{MAX_PHONE}","email":"max@example.com","x":1}}'
+        applied = await factories.add(engine, _event(company_id, body, processed=True))
+        waiting = await factories.add(engine, _event(company_id, body, processed=False))
+        await _forget(engine, company=seeded.company)
+        async with session_factory(engine)() as session:
+            bodies = {r.id: r.raw_body for r in await session.scalars(select(WebhookEventRow))}
+        assert bodies[applied.id] == '{"from_number":"[erased]","email":"[erased]","x":1}'
+        assert bodies[waiting.id] == body
+
+    @pytest.mark.parametrize(
+        ("phone", "company", "message"),
+        [("not a number", None, "not a phone number"), (MAX_PHONE, "nope", "unknown company")],
+    )
+    async def test_refusals(
+        self, engine: AsyncEngine, seeded: Seeded, phone: str, company: str | None, message: str
+    ) -> None:
+        """An unusable number or an unknown company stops before anything is changed."""
+        with pytest.raises(ForgetError, match=message):
+            await _forget(engine, phone, company)
+        assert (await _customer(engine, seeded.max_id)).phone_e164 == MAX_PHONE
+
+
+async def _company_id(engine: AsyncEngine, slug: str) -> int:
+    async with session_factory(engine)() as session:
+        found = await session.scalar(select(CompanyRow.id).where(CompanyRow.slug == slug))
+    assert found is not None
+    return found
+
+
+class TestForgetCommand:
+    """`slotguard customers forget` as an operator runs it (SQLite)."""
+
+    def test_cli(self, tmp_path: Path) -> None:
+        """The command prints what it erased, then nothing to erase; a bad number exits 2."""
+        url = databases.sqlite_url(tmp_path)
+        databases.migrate(url)
+        asyncio.run(_seed_file(url))
+        env = {**os.environ, "SLOTGUARD_DATABASE_URL": url, "SLOTGUARD_LOG_LEVEL": "warning"}
+        first = _slotguard(env, "customers", "forget", "--phone", "+49 151 12345678")
+        second = _slotguard(env, "customers", "forget", "--phone", MAX_PHONE)
+        bad = _slotguard(env, "customers", "forget", "--phone", "x")
+        assert first.returncode == 0, first.stderr
+        assert "name, phone and email erased" in first.stdout
+        assert "erased +49151*****678 in practice-admin, salon-admin" in first.stdout
+        assert "nothing to erase" in second.stdout
+        assert (bad.returncode, "not a phone number" in bad.stderr) == (2, True)
+
+
+def _slotguard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from slotguard.cli.main import main; main()", *args]
+    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        command, env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+async def _seed_file(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await seed(engine)
+    finally:
+        await engine.dispose()
