@@ -42,8 +42,14 @@ pytest: $(STAMP) ## The test suite against SQLite and PostgreSQL.
 
 test: lint typecheck pytest ## Everything CI runs: lint, type-check, tests on both databases.
 
-bench: $(STAMP) ## Benchmarks on PostgreSQL; JSON to stdout and bench/results/.
-	$(BIN)/python -m bench.run_all
+BENCHES ?= decisions growth latency chaos
+
+bench: $(STAMP) ## Benchmarks on PostgreSQL (long); JSON to stdout and bench/results/NAME.json.
+	mkdir -p bench/results
+	set -e; for name in $(BENCHES); do \
+	  echo "== bench/$$name" >&2; \
+	  $(BIN)/python -m bench.$$name $(BENCH_ARGS) | tee bench/results/$$name.json; \
+	done
 
 clean: ## Remove the venv and local databases.
 	rm -rf $(VENV) slotguard.db slotguard.db-wal slotguard.db-shm

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from slotguard.store.db import session_factory
@@ -93,6 +94,17 @@ async def world(engine: AsyncEngine, **company_overrides: Any) -> dict[str, Any]
     color = await add(engine, service(co.id, name="Färben", duration_minutes=90))
     person = await add(engine, customer(co.id))
     return {"company": co, "cut": cut, "color": color, "customer": person}
+
+
+async def count_active(engine: AsyncEngine) -> int:
+    """Appointments holding a slot (pending or booked)."""
+    async with session_factory(engine)() as s:
+        query = (
+            select(func.count())
+            .select_from(AppointmentRow)
+            .where(AppointmentRow.status.in_(["pending", "booked"]))
+        )
+        return int(await s.scalar(query) or 0)
 
 
 async def session(engine: AsyncEngine) -> AsyncSession:

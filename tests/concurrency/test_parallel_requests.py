@@ -6,12 +6,11 @@ import asyncio
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.db import session_factory
-from slotguard.store.tables import AppointmentRow
+from tests.factories import count_active
 from tests.retell.conftest import Phone
 
 SLOT = {
@@ -20,16 +19,6 @@ SLOT = {
     "date": "2026-11-27",
     "time": "10:00",
 }
-
-
-async def _active(engine: AsyncEngine) -> int:
-    async with session_factory(engine)() as s:
-        query = (
-            select(func.count())
-            .select_from(AppointmentRow)
-            .where(AppointmentRow.status.in_(["pending", "booked"]))
-        )
-        return int(await s.scalar(query) or 0)
 
 
 class TestSameCaller:
@@ -43,14 +32,14 @@ class TestSameCaller:
         statuses = Counter((r["status"], r.get("reason")) for r in replies)
         assert statuses[("booked", None)] == 1, statuses
         assert statuses[("refused", "exact_duplicate")] == 49, statuses
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
 
     async def test_twenty_repeats_identical(self, phone: Phone, engine: AsyncEngine) -> None:
         """20 parallel repeats of one call and its arguments: identical replies, one booking."""
         replies = await asyncio.gather(*(phone.call("book_appointment", SLOT) for _ in range(20)))
         assert all(r == replies[0] for r in replies)
         assert replies[0]["status"] == "booked"
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
 
     async def test_overlapping_services_at_most_one(
         self, phone: Phone, engine: AsyncEngine
@@ -70,7 +59,7 @@ class TestSameCaller:
             "overlapping",
             "exact_duplicate",
         }
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
 
 
 class TestDifferentCallers:
@@ -91,7 +80,7 @@ class TestDifferentCallers:
             )
         )
         assert [r["status"] for r in replies] == ["booked"] * 10
-        assert await _active(engine) == 10
+        assert await count_active(engine) == 10
 
     async def test_same_slot_two_callers_local_calendar(
         self, phone: Phone, engine: AsyncEngine
@@ -107,7 +96,7 @@ class TestDifferentCallers:
         )
         statuses = Counter(r["status"] for r in replies)
         assert statuses == {"booked": 1, "unavailable": 9}
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
 
 
 class TestCustomerLock:

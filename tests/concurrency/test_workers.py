@@ -11,13 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.retell.signature import sign
-from slotguard.store.db import session_factory
-from slotguard.store.tables import AppointmentRow
 from tests.concurrency import processes
+from tests.factories import count_active
 from tests.retell.conftest import RETELL_KEY, TEST_TENANTS
 
 WORKERS = 4
@@ -44,16 +42,6 @@ async def _post(
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
-
-
-async def _active(engine: AsyncEngine) -> int:
-    async with session_factory(engine)() as s:
-        query = (
-            select(func.count())
-            .select_from(AppointmentRow)
-            .where(AppointmentRow.status.in_(["pending", "booked"]))
-        )
-        return int(await s.scalar(query) or 0)
 
 
 @pytest.fixture
@@ -88,7 +76,7 @@ class TestFourWorkers:
         statuses = Counter((r["status"], r.get("reason")) for r in replies)
         assert statuses[("booked", None)] == 1, statuses
         assert statuses[("refused", "exact_duplicate")] == 49, statuses
-        assert await _active(pg_engine) == 1
+        assert await count_active(pg_engine) == 1
 
     async def test_twenty_repeats_identical_across_workers(
         self, server: str, pg_engine: AsyncEngine
@@ -104,4 +92,4 @@ class TestFourWorkers:
             )
         assert all(r == replies[0] for r in replies)
         assert replies[0]["status"] == "booked"
-        assert await _active(pg_engine) == 1
+        assert await count_active(pg_engine) == 1

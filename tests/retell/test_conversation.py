@@ -8,20 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.store.db import session_factory
-from slotguard.store.tables import AppointmentRow, DuplicateDecisionRow
+from slotguard.store.tables import DuplicateDecisionRow
+from tests.factories import count_active
 from tests.retell.conftest import Phone
 
 CUT = {"customer_name": "Max Müller", "service": "Herrenhaarschnitt"}
-
-
-async def _active(engine: AsyncEngine) -> int:
-    async with session_factory(engine)() as s:
-        query = (
-            select(func.count())
-            .select_from(AppointmentRow)
-            .where(AppointmentRow.status.in_(["pending", "booked"]))
-        )
-        return int(await s.scalar(query) or 0)
 
 
 async def _decisions(engine: AsyncEngine, reason: str) -> int:
@@ -52,7 +43,7 @@ class TestNewCaller:
         assert [a["service"] for a in listed["appointments"]] == ["Herrenhaarschnitt"]
         known = await phone.call("check_customer", call_id="call_3")
         assert (known["status"], known["customer_name"]) == ("known", "Max Müller")
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
 
     async def test_function_name_in_body(self, phone: Phone) -> None:
         """POST /retell/functions with the name in the body works like the path form."""
@@ -86,12 +77,12 @@ class TestDuplicates:
         assert collected["existing_appointments"][0]["start"] == "2026-11-26T10:00:00+01:00"
         warned = await phone.call("book_appointment", later, call_id="call_2")
         assert (warned["status"], warned["reason"]) == ("warning", "same_day")
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
         confirmed = await phone.call(
             "book_appointment", {**later, "confirm_duplicate": True}, call_id="call_2"
         )
         assert confirmed["status"] == "booked", confirmed
-        assert await _active(engine) == 2
+        assert await count_active(engine) == 2
         assert await _decisions(engine, "same_day") == 3
 
     async def test_exact_duplicate_refused(self, phone: Phone, engine: AsyncEngine) -> None:
@@ -103,7 +94,7 @@ class TestDuplicates:
         )
         assert (again["status"], again["reason"]) == ("refused", "exact_duplicate")
         assert "bereits gebucht" in again["message"]
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
 
     async def test_overlap_refused(self, phone: Phone, engine: AsyncEngine) -> None:
         """An overlapping appointment for another service is refused."""
@@ -144,7 +135,7 @@ class TestDuplicates:
         second = await phone.call("book_appointment", args)
         assert first == second
         assert first["requested_start"] == "2026-11-27T14:30:00+01:00"
-        assert await _active(engine) == 1
+        assert await count_active(engine) == 1
 
 
 class TestRescheduleCancel:
@@ -160,7 +151,7 @@ class TestRescheduleCancel:
         assert moved["appointment"]["start"] == "2026-11-27T10:15:00+01:00"
         cancelled = await phone.call("cancel_appointment", {"date": "2026-11-27"}, call_id="c3")
         assert cancelled["status"] == "cancelled"
-        assert await _active(engine) == 0
+        assert await count_active(engine) == 0
         again = await phone.call(
             "book_appointment", {**CUT, "date": "2026-11-27", "time": "10:15"}, call_id="c4"
         )
