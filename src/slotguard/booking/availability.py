@@ -60,8 +60,11 @@ async def check_availability(
 
 async def services_of(ctx: Context, company: Company, requested: str | None) -> Service:
     """The service the caller named; raises UnknownService listing the offered ones."""
-    async with ctx.sessions() as session:
-        services = await CompanyRepository(session).services(company.id)
+    services = ctx.tenants.get(("services", company.id))
+    if services is None:
+        async with ctx.sessions() as session:
+            services = await CompanyRepository(session).services(company.id)
+        ctx.tenants.put(("services", company.id), services)
     return service_for(services, requested)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,6 +14,29 @@ from slotguard.calendar import CalendarProvider, CalendarUnreachable
 from slotguard.calendar.local import LocalCalendar
 from slotguard.domain import Company
 from slotguard.observability import Metrics
+
+# Tenants change only when a tenants file is applied; serving them a few seconds stale saves
+# several queries on every function call.
+TENANT_CACHE_SECONDS = 10.0
+
+
+class TtlCache:
+    """A tiny per-process cache with expiry on the monotonic clock."""
+
+    def __init__(self, seconds: float = TENANT_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._items: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable) -> Any | None:
+        """The cached value, or None when absent or expired."""
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Remember ``value`` for the cache's lifetime."""
+        self._items[key] = (time.monotonic() + self.seconds, value)
 
 
 def utc_now() -> datetime:
@@ -28,6 +53,7 @@ class Context:
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = utc_now
     calcom: Callable[[Company], CalendarProvider] | None = None  # built by the lifespan
+    tenants: TtlCache = field(default_factory=TtlCache)
 
     @property
     def is_postgres(self) -> bool:

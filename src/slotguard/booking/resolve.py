@@ -42,10 +42,15 @@ class Caller:
 
 async def company_for(ctx: Context, call: CallRef) -> Company:
     """The company the call is routed to; raises UnknownTenant."""
-    async with ctx.sessions() as session:
-        company = await CompanyRepository(session).resolve_route(call.agent_id, call.to_number)
+    key = ("route", call.agent_id, call.to_number)
+    company = ctx.tenants.get(key)
     if company is None:
-        raise UnknownTenant(call.agent_id, call.to_number)
+        async with ctx.sessions() as session:
+            company = await CompanyRepository(session).resolve_route(call.agent_id, call.to_number)
+        if company is None:
+            raise UnknownTenant(call.agent_id, call.to_number)
+        ctx.tenants.put(key, company)
+    assert isinstance(company, Company)
     return company
 
 
