@@ -54,3 +54,20 @@ class TestHealth:
         """create_app refuses to build without a Retell key unless insecure dev mode is on."""
         with pytest.raises(SettingsError, match="SLOTGUARD_RETELL_API_KEY"):
             create_app(Settings(database_url="sqlite:///x.db"))
+
+
+class TestDatabaseDown:
+    """A database that cannot be reached gives a 503 with Retry-After, never a 500."""
+
+    async def test_function_call_503(self) -> None:
+        """A Retell function call while PostgreSQL is down is refused with 503 and Retry-After."""
+        settings = Settings(
+            database_url="postgresql://nobody@127.0.0.1:1/none",
+            insecure_dev=True,
+            reconcile_interval_seconds=0,
+        )
+        body = b'{"call": {"call_id": "c1", "agent_id": "agent_demo"}, "args": {}}'
+        async with lifespan_client(create_app(settings)) as client:
+            response = await client.post("/retell/functions/check_customer", content=body)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "2"

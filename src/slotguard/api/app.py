@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from slotguard.api import admin, calcom, dashboard, health, retell
+from slotguard.api import admin, calcom, dashboard, errors, health, retell
 from slotguard.booking import reconcile
 from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
@@ -52,6 +52,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    errors.install_handlers(app)
     app.include_router(health.router)
     app.include_router(retell.router)
     app.include_router(calcom.router)

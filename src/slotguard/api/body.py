@@ -15,7 +15,7 @@ MAX_BODY_BYTES = 1024 * 1024
 async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw body, or 413 when it exceeds ``limit`` (declared or streamed)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"request body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0

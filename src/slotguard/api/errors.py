@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+
 from slotguard.booking.errors import BookingError, InvalidArgument, UnknownService, UnknownTenant
 from slotguard.booking.replies import ErrorReason, Reply, error
 from slotguard.calendar import CalendarUnreachable
+from slotguard.observability import get_logger
+
+log = get_logger("api")
 
 
 def _invalid(exc: Exception) -> Reply:
@@ -49,3 +56,22 @@ def reply_for(exc: BookingError | CalendarUnreachable) -> Reply:
         if isinstance(exc, kind):
             return build(exc)
     raise TypeError(f"unmapped failure {type(exc).__name__}")
+
+
+# Retell retries a failed tool call up to twice; a short wait gives the database a chance.
+RETRY_AFTER_SECONDS = 2
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database_unavailable", path=request.url.path, error=type(exc).__name__)
+    return JSONResponse(
+        {"detail": "the database is unavailable; nothing was changed, retry shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def install_handlers(app: FastAPI) -> None:
+    """A database that cannot be reached is a 503 with Retry-After, not a 500."""
+    for kind in (OperationalError, DBAPIError, ConnectionError, TimeoutError):
+        app.add_exception_handler(kind, _database_unavailable)

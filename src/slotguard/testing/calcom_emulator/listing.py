@@ -51,12 +51,16 @@ def _int(query: Mapping[str, str], key: str, low: int, high: int, default: int) 
     raw = query.get(key)
     if raw is None:
         return default
-    return int(raw) if raw.isdigit() and low <= int(raw) <= high else None
+    return int(raw) if raw.isascii() and raw.isdigit() and low <= int(raw) <= high else None
 
 
 def _ints(raw: str) -> set[int] | None:
     parts = [part.strip() for part in raw.split(",") if part.strip()]
-    return {int(part) for part in parts} if all(part.isdigit() for part in parts) else None
+    return (
+        {int(part) for part in parts}
+        if all(part.isascii() and part.isdigit() for part in parts)
+        else None
+    )
 
 
 def _parse(query: Mapping[str, str]) -> _Criteria:

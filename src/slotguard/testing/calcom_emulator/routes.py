@@ -137,7 +137,7 @@ async def cancel_booking(emulator: CalcomEmulator, call: ApiCall) -> ApiResult:
 
 def _slots_event_type(emulator: CalcomEmulator, query: QueryParams) -> EventTypeConfig:
     raw = query.get("eventTypeId")
-    if raw is None or not raw.isdigit():
+    if raw is None or not (raw.isascii() and raw.isdigit()):
         raise bad_request("eventTypeId must be provided as an integer")
     event_type = emulator.config.event_type(int(raw))
     if event_type is None:
@@ -164,7 +164,10 @@ def _bound(query: QueryParams, key: str, zone: str, end: bool) -> datetime:
 def _slot_length(event_type: EventTypeConfig, raw: str | None) -> int:
     if raw is None:
         return event_type.length
-    if not raw.isdigit() or int(raw) not in (event_type.length, *event_type.lengths):
+    if not (raw.isascii() and raw.isdigit()) or int(raw) not in (
+        event_type.length,
+        *event_type.lengths,
+    ):
         raise bad_request(f"duration {raw} is not a length of event type {event_type.id}")
     return int(raw)
 
