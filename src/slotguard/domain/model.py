@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -58,6 +58,10 @@ class TimeRange:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("TimeRange needs aware datetimes")
+        # Held in UTC: Python compares and subtracts datetimes of one zone by wall clock, which
+        # is wrong across a DST switch; instants in UTC compare as instants.
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end <= self.start:
             raise ValueError("TimeRange must end after it starts")
 
@@ -80,8 +84,7 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> TimeRange:
     """The instants that belong to ``day`` in ``tz``: 23, 24 or 25 hours around DST switches."""
     start = datetime.combine(day, time(0), tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    # Normalise through UTC so arithmetic and comparisons are absolute, not wall-clock.
-    return TimeRange(start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC")))
+    return TimeRange(start, end)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ def relevant(request: BookingRequest, existing: Iterable[Appointment]) -> list[A
             and a.customer_id == request.customer_id
             and a.id != request.ignore_appointment_id
         ),
-        key=lambda a: (a.span.start, a.id),
+        key=lambda a: (_utc(a.span.start), a.id),
     )
 
 
