@@ -29,6 +29,7 @@ API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/v2/bookings/{uid}", routes.get_booking),
     ("POST", "/v2/bookings/{uid}/reschedule", routes.reschedule_booking),
     ("POST", "/v2/bookings/{uid}/cancel", routes.cancel_booking),
+    ("GET", "/v2/event-types", routes.list_event_types),
 )
 
 

@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 
 BOOKINGS_VERSIONS = frozenset({"2024-08-13", "2026-02-25"})  # 2026-02-25 reuses the shapes
 SLOTS_VERSIONS = frozenset({"2024-09-04"})
+EVENT_TYPES_VERSIONS = frozenset({"2024-06-14"})
 LEGACY = "2024-04-15"
-OTHER_VERSIONS = frozenset({"2024-06-11", "2024-06-14"})  # exist, but not on these routes
-KNOWN_VERSIONS = frozenset({LEGACY, *OTHER_VERSIONS, *BOOKINGS_VERSIONS, *SLOTS_VERSIONS})
+OTHER_VERSIONS = frozenset({"2024-06-11"})  # exists, but not on these routes
+KNOWN_VERSIONS = frozenset(
+    {LEGACY, *OTHER_VERSIONS, *BOOKINGS_VERSIONS, *SLOTS_VERSIONS, *EVENT_TYPES_VERSIONS}
+)
 MAX_SLOT_RANGE = timedelta(days=62)  # the emulator's own bound, so a typo cannot hang it
 NO_AUTH = (
     "No authentication method provided. Either pass an API key as 'Bearer' header or OAuth "
@@ -189,3 +192,21 @@ async def get_slots(emulator: CalcomEmulator, call: ApiCall) -> ApiResult:
     if legacy:
         return _success(legacy_slots_output(slots))
     return _success(slots_output(slots, zone, ranges=query.get("format") == "range"))
+
+
+async def list_event_types(emulator: CalcomEmulator, call: ApiCall) -> ApiResult:
+    """`GET /v2/event-types` (2024-06-14): the configured event types of the host."""
+    if _is_legacy(call, EVENT_TYPES_VERSIONS):
+        raise not_found(f"Cannot GET {call.request.url.path}")
+    _guard(call, required=True)
+    data = [
+        {
+            "id": t.id,
+            "slug": t.slug,
+            "title": t.title or t.slug,
+            "lengthInMinutes": t.length,
+            "ownerId": t.host.id,
+        }
+        for t in emulator.config.event_types
+    ]
+    return _success(data)
