@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,13 +12,14 @@ from pydantic import ValidationError
 
 from slotguard.api.body import parse_json_object, read_limited
 from slotguard.api.errors import reply_for
+from slotguard.booking.call_events import record_call_event
 from slotguard.booking.context import Context
 from slotguard.booking.errors import BookingError, UnknownTenant
 from slotguard.booking.replies import Reply
 from slotguard.booking.resolve import company_for
 from slotguard.calendar import CalendarUnreachable
 from slotguard.observability import get_logger
-from slotguard.retell import events, messages, signature
+from slotguard.retell import messages, signature
 from slotguard.retell.dispatch import FUNCTIONS, call_ref
 from slotguard.retell.schemas import FunctionCall, LifecycleEvent
 from slotguard.settings import Settings
@@ -123,5 +125,13 @@ async def lifecycle_event(request: Request) -> dict[str, str]:
         where = ".".join(str(p) for p in first["loc"])
         raise HTTPException(400, f"invalid event payload: {where}: {first['msg']}") from None
     ctx: Context = request.state.ctx
-    created = await events.store(ctx, event, body.decode("utf-8"))
+    ended = event.call.end_timestamp
+    created = await record_call_event(
+        ctx,
+        call_ref(event.call),
+        event.event,
+        status=event.call.call_status,
+        ended_at=None if ended is None else datetime.fromtimestamp(ended / 1000, UTC),
+        raw=body.decode("utf-8"),
+    )
     return {"status": "stored" if created else "duplicate"}

@@ -1,0 +1,82 @@
+"""The dependency rule of DESIGN §2 / STYLE rule 1, checked on the imports of every module."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import slotguard
+
+SRC = Path(slotguard.__file__).parent
+# package → top-level modules it must never import (STYLE §5 rule 1, DESIGN §2).
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "domain": ("sqlalchemy", "fastapi", "httpx", "pydantic", "starlette", "slotguard.store",
+               "slotguard.booking", "slotguard.api", "slotguard.calendar", "slotguard.retell"),
+    "nlp_time": ("sqlalchemy", "fastapi", "httpx", "pydantic", "slotguard.store",
+                 "slotguard.booking", "slotguard.domain"),
+    "booking": ("fastapi", "starlette", "slotguard.api", "slotguard.retell"),
+    "retell": ("sqlalchemy", "slotguard.store"),
+    "store": ("fastapi", "starlette", "httpx", "slotguard.api", "slotguard.retell",
+              "slotguard.booking"),
+    "calendar": ("fastapi", "slotguard.api", "slotguard.retell", "slotguard.booking"),
+    "calcom_webhooks": ("fastapi", "slotguard.api", "slotguard.retell"),
+}  # fmt: skip
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _violations(package: str) -> list[str]:
+    found = []
+    for path in sorted((SRC / package).rglob("*.py")):
+        for name in _imports(path):
+            for banned in FORBIDDEN[package]:
+                if name == banned or name.startswith(banned + "."):
+                    found.append(f"{path.relative_to(SRC)} imports {name}")
+    return found
+
+
+class TestDependencyRule:
+    """Dependencies point inward."""
+
+    @pytest.mark.parametrize("package", sorted(FORBIDDEN))
+    def test_no_forbidden_imports(self, package: str) -> None:
+        """No module of the package imports what the design keeps out of it."""
+        assert _violations(package) == []
+
+    def test_domain_uses_only_the_standard_library(self) -> None:
+        """slotguard.domain imports the standard library and itself, nothing else."""
+        stdlib = set(sys.stdlib_module_names) | {"__future__"}
+        outside = {
+            name
+            for path in (SRC / "domain").rglob("*.py")
+            for name in _imports(path)
+            if name.split(".")[0] not in stdlib and not name.startswith("slotguard.domain")
+        }
+        assert outside == set()
+
+
+class TestPackages:
+    """Every package states its public names."""
+
+    @pytest.mark.parametrize(
+        "name", sorted(m.name for m in pkgutil.iter_modules([str(SRC)]) if m.ispkg)
+    )
+    def test_package_has_all(self, name: str) -> None:
+        """Each package __init__ defines __all__, and every name in it exists."""
+        module = importlib.import_module(f"slotguard.{name}")
+        assert hasattr(module, "__all__"), f"slotguard.{name} has no __all__"
+        assert [n for n in module.__all__ if not hasattr(module, n)] == []
