@@ -106,8 +106,8 @@ class TestBooking:
         """A burst of 429s on create leads to one attempt, a clear reply, and no duplicate."""
         stack.emulator.faults.fail_next(count=20, status=429, route="POST /v2/bookings")
         reply = await stack.call("book_appointment", ARGS)
-        assert reply["status"] in ("pending", "error"), reply
-        assert reply["message"]
+        assert (reply["status"], reply["reason"]) == ("error", "calendar_unreachable"), reply
+        assert "nichts gebucht" in reply["message"]
         async with open_context(stack.settings) as ctx:
             await reconcile.run_once(ctx, grace=timedelta(0))
         assert stack.creates() == 1
@@ -241,3 +241,74 @@ class TestRescheduleCancel:
         await stack.deliveries(3)
         assert [r.status for r in await stack.appointments()] == ["rescheduled", "cancelled"]
         assert [b.status for b in stack.emulator.bookings] == ["cancelled", "cancelled"]
+
+
+MOVE = {"new_date": "2027-01-15", "new_time": "12:00"}
+RESCHEDULE = "POST /v2/bookings/{uid}/reschedule"
+
+
+class TestUnansweredMoves:
+    """A reschedule or cancel whose calendar answer is lost still ends in one true booking."""
+
+    async def test_reschedule_500_gives_the_old_appointment_back(self, stack: Stack) -> None:
+        """Cal.com never moved it: the reconciler fails the new row and restores the old one."""
+        await stack.call("book_appointment", ARGS)
+        stack.emulator.faults.fail_next(status=500, route=RESCHEDULE)
+        assert (await stack.call("reschedule_appointment", MOVE, call_id="c2"))[
+            "status"
+        ] == "pending"
+        async with open_context(stack.settings) as ctx:
+            report = await reconcile.run_once(ctx, grace=timedelta(0))
+        assert report.failed == 1
+        assert [r.status for r in await stack.appointments()] == ["booked", "failed"]
+        assert [b.status for b in stack.emulator.bookings] == ["accepted"]
+
+    async def test_reschedule_timeout_found_through_the_old_booking(self, stack: Stack) -> None:
+        """Cal.com moved it but the answer and webhook were lost: found via rescheduledToUid."""
+        await stack.call("book_appointment", ARGS)
+        await stack.deliveries(1)
+        stack.emulator.webhooks.knobs.drop = True
+        stack.emulator.faults.timeout_after_commit(seconds=5, route=RESCHEDULE)
+        assert (await stack.call("reschedule_appointment", MOVE, call_id="c2"))[
+            "status"
+        ] == "pending"
+        async with open_context(stack.settings) as ctx:
+            report = await reconcile.run_once(ctx, grace=timedelta(0))
+        assert report.booked == 1
+        rows = await stack.appointments()
+        assert [r.status for r in rows] == ["rescheduled", "booked"]
+        assert rows[1].calcom_booking_uid == stack.emulator.bookings[1].uid
+
+    async def test_reschedule_timeout_settled_by_webhook(self, stack: Stack) -> None:
+        """The late BOOKING_RESCHEDULED webhook settles our open move; no second row appears."""
+        await stack.call("book_appointment", ARGS)
+        await stack.deliveries(1)
+        stack.emulator.webhooks.knobs.hold = True
+        stack.emulator.faults.timeout_after_commit(seconds=5, route=RESCHEDULE)
+        assert (await stack.call("reschedule_appointment", MOVE, call_id="c2"))[
+            "status"
+        ] == "pending"
+        stack.emulator.webhooks.knobs.hold = False
+        stack.emulator.webhooks.release()
+        await stack.deliveries(2)
+        rows = await stack.appointments()
+        assert [r.status for r in rows] == ["rescheduled", "booked"]
+        assert rows[1].calcom_booking_uid == stack.emulator.bookings[1].uid
+
+    async def test_cancel_of_unanswered_booking_cancels_in_calcom(self, stack: Stack) -> None:
+        """Cancelling a booking whose create answer was lost cancels Cal.com's booking too."""
+        stack.emulator.webhooks.knobs.hold = True
+        stack.emulator.faults.timeout_after_commit(seconds=5)
+        assert (await stack.call("book_appointment", ARGS))["status"] == "pending"
+        cancelled = await stack.call("cancel_appointment", {"date": "2027-01-15"}, call_id="c2")
+        assert cancelled["status"] == "cancelled", cancelled
+        assert [b.status for b in stack.emulator.bookings] == ["cancelled"]
+        assert [r.status for r in await stack.appointments()] == ["cancelled"]
+
+    async def test_cancel_while_create_in_flight_is_busy(self, stack: Stack) -> None:
+        """A pending booking the calendar does not know yet is not cancelled blindly."""
+        stack.emulator.faults.fail_next(status=500, route="POST /v2/bookings")
+        assert (await stack.call("book_appointment", ARGS))["status"] == "pending"
+        reply = await stack.call("cancel_appointment", {"date": "2027-01-15"}, call_id="c2")
+        assert (reply["status"], reply["reason"]) == ("pending", "busy")
+        assert [r.status for r in await stack.appointments()] == ["pending"]

@@ -25,15 +25,23 @@ def day_window() -> TimeRange:
 class TestAmbiguousCreates:
     """A create that may have booked is AMBIGUOUS, sent exactly once, and settled by lookup."""
 
-    @pytest.mark.parametrize("status", [500, 429, 503])
+    @pytest.mark.parametrize("status", [500, 503])
     async def test_failure_status_is_ambiguous_and_not_retried(
         self, cal: Harness, status: int
     ) -> None:
-        """A 5xx or 429 answer → AMBIGUOUS with exactly one create in the log."""
+        """A 5xx answer → AMBIGUOUS with exactly one create in the log."""
         cal.emulator.faults.fail_next(1, status=status, route=CREATE, retry_after=0)
         result = await cal.calendar.create_booking(booking_request(at()))
         assert result.outcome is CreateOutcome.AMBIGUOUS
         assert cal.emulator.count("POST", "/v2/bookings") == 1
+
+    async def test_throttled_create_is_not_booked(self, cal: Harness) -> None:
+        """A 429 comes from the throttler before any handler: not booked, not retried."""
+        cal.emulator.faults.fail_next(1, status=429, route=CREATE, retry_after=0)
+        with pytest.raises(CalendarUnreachable, match="rate limited"):
+            await cal.calendar.create_booking(booking_request(at()))
+        assert cal.emulator.count("POST", "/v2/bookings") == 1
+        assert cal.emulator.bookings == []
 
     async def test_timeout_after_commit_then_found(self, connect: Connect) -> None:
         """Cal.com booked but we timed out: AMBIGUOUS, then find_booking finds it by key."""

@@ -3,10 +3,6 @@
 ``bench.chaos`` starts its own database, emulator and ``slotguard serve`` processes; these
 tests call its async entry point and assert the invariants it checks: no duplicate booking
 in Cal.com, no duplicate appointment locally, no booking lost, nothing left pending.
-
-Lost bookings that match a defect the harness already named (``bench.chaos.KNOWN_BUGS``,
-reported in bench/README.md) are allowed here, and only those: the CLI counts them as
-violations. Remove the allowance when the defects are fixed.
 """
 
 from __future__ import annotations
@@ -40,16 +36,13 @@ async def _chaos(tmp_path: Path, **options: Any) -> dict[str, Any]:
 
 def _assert_invariants(report: dict[str, Any]) -> None:
     invariants = report["invariants"]
-    known = sum(n for bug, n in report["known_bug_hits"].items() if bug != "mirror_races_agent")
-    assert report["unexplained_violations"] == [], report["unexplained_violations"]
+    assert report["violations"] == [], report["violations"]
     assert invariants["calcom_duplicates"] == 0
     assert invariants["local_duplicates"] == 0
-    assert invariants["lost_bookings"] == known, report["violations"]
+    assert invariants["lost_bookings"] == 0
     assert invariants["local_rows_without_calcom_booking"] == 0
     assert invariants["pending_left"] == 0
-    assert invariants["webhook_events_failed"] == report["known_bug_hits"].get(
-        "mirror_races_agent", 0
-    )
+    assert invariants["webhook_events_failed"] == 0
     assert report["http_errors"] == 0
 
 

@@ -6,7 +6,7 @@ from slotguard.booking import idempotency
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
 from slotguard.booking.resolve import CallRef, caller_for, company_for
-from slotguard.booking.select import target_appointment
+from slotguard.booking.select import settled, target_appointment
 from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import ACTIVE_STATUSES, AppointmentStatus
 from slotguard.store.appointments import AppointmentRepository
@@ -31,6 +31,10 @@ async def cancel_appointment(
         target = await target_appointment(ctx, caller, date, time, service)
         if target is None:
             return Reply(Status.NOT_FOUND)
+        ready = await settled(ctx, caller, target)
+        if isinstance(ready, Reply):
+            return ready
+        target = ready
         if target.calcom_booking_uid is not None:
             try:
                 await ctx.calendar(company).cancel_booking(

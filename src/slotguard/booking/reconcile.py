@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from slotguard.booking import idempotency
+from slotguard.booking import idempotency, pending
 from slotguard.booking.context import Context
-from slotguard.booking.detect import record
 from slotguard.calcom_webhooks import apply_pending_events
-from slotguard.calendar import CalendarUnreachable, CreateBooking
-from slotguard.domain import Action, Appointment, AppointmentStatus, Decision, Layer, Reason, Result
+from slotguard.calendar import CalendarUnreachable
+from slotguard.domain import Appointment
 from slotguard.observability import get_logger
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
-from slotguard.store.customers import CallRepository, CustomerRepository
-from slotguard.store.decisions import DecisionRecord
 
 log = get_logger("reconciler")
 # Rows leased per round; each costs one calendar lookup.
@@ -66,69 +61,13 @@ async def run_once(ctx: Context, *, grace: timedelta) -> Report:
 async def _settle(ctx: Context, appointment: Appointment) -> str:
     async with ctx.sessions() as session:
         company = await CompanyRepository(session).by_id(appointment.company_id)
-        customer = await CustomerRepository(session).get(appointment.customer_id)
-        service = await CompanyRepository(session).service(appointment.service_id)
-    assert company is not None and customer is not None and service is not None
-    request = CreateBooking(
-        reservation_key=appointment.reservation_key,
-        company_id=company.id,
-        service_name=service.name,
-        span=appointment.span,
-        time_zone=company.timezone,
-        language=company.language.value,
-        attendee_name=customer.name or "",
-        attendee_email=customer.email,
-        attendee_phone=customer.phone_e164,
-        event_type_id=service.calcom_event_type_id,
-    )
+    assert company is not None
     try:
-        found = await ctx.calendar(company).find_booking(request)
+        found = await pending.lookup(ctx, company, appointment)
     except CalendarUnreachable as problem:
         log.warning("reconcile_unreachable", appointment_id=appointment.id, problem=str(problem))
         return "unreachable"
-    now = ctx.clock()
-    async with ctx.sessions() as session, session.begin():
-        repo = AppointmentRepository(session)
-        if found is not None and found.is_active:
-            await repo.mark_booked(appointment.id, found.uid, found.booking_id, now)
-            row = await repo.get(appointment.id)
-            decision = Decision(
-                Layer.POST_BOOKING,
-                Result.MERGED,
-                Reason.RESERVATION_MATCHED,
-                Action.LINKED,
-                (row or appointment,),
-            )
-            where = DecisionRecord(
-                company.id,
-                "reconcile",
-                customer.id,
-                None,
-                service.id,
-                appointment.span.start,
-                appointment.span.end,
-            )
-            await record(ctx, session, decision, where)
-            await _link_call(session, appointment, now, "booked")
-            log.info("reconciled", appointment_id=appointment.id, outcome="booked", uid=found.uid)
-            return "booked"
-        await repo.set_status(
-            appointment.id, AppointmentStatus.FAILED, now,
-            only_from=frozenset({AppointmentStatus.PENDING}), reason="absent in the calendar",
-        )  # fmt: skip
-        await _link_call(session, appointment, now, "failed")
-    log.info("reconciled", appointment_id=appointment.id, outcome="failed")
-    return "failed"
-
-
-async def _link_call(
-    session: AsyncSession, appointment: Appointment, now: datetime, status: str
-) -> None:
-    row = await AppointmentRepository(session).call_row_of(appointment.id)
-    if row is not None:
-        await CallRepository(session).link(
-            row, now, appointment_id=appointment.id, link_status=status
-        )
+    return "booked" if await pending.settle(ctx, company, appointment, found) else "failed"
 
 
 async def update_gauges(ctx: Context) -> None:

@@ -8,7 +8,7 @@ from slotguard.booking.book import Held, reserve
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
 from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_span
-from slotguard.booking.select import target_appointment
+from slotguard.booking.select import settled, target_appointment
 from slotguard.calendar import CalendarUnreachable, CreateOutcome, CreateResult
 from slotguard.domain import Appointment, AppointmentStatus
 from slotguard.store.appointments import AppointmentRepository
@@ -43,6 +43,10 @@ async def reschedule_appointment(
         target = await target_appointment(ctx, caller, date, time, service)
         if target is None:
             return Reply(Status.NOT_FOUND)
+        ready = await settled(ctx, caller, target)
+        if isinstance(ready, Reply):
+            return ready
+        target = ready
         async with ctx.sessions() as session:
             chosen = await CompanyRepository(session).service(target.service_id)
         assert chosen is not None

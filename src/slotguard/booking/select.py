@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from slotguard.booking import pending
 from slotguard.booking.context import Context
+from slotguard.booking.replies import ErrorReason, Reply, Status
 from slotguard.booking.resolve import Caller, requested_day, service_for
-from slotguard.domain import Appointment
+from slotguard.calendar import CalendarUnreachable
+from slotguard.domain import Appointment, AppointmentStatus
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 
@@ -35,3 +38,24 @@ async def target_appointment(
 def _hhmm(appointment: Appointment, tz: object) -> str:
     local = appointment.span.start.astimezone(tz)  # type: ignore[arg-type]
     return f"{local.hour}:{local.minute:02d}"
+
+
+async def settled(ctx: Context, caller: Caller, target: Appointment) -> Appointment | Reply:
+    """A pending target settled from the calendar first; ``pending``/busy while it cannot be.
+
+    Cancelling or moving a booking whose creation is still unanswered would leave Cal.com's
+    booking behind; the caller is asked to try again once the calendar has answered.
+    """
+    if target.status is not AppointmentStatus.PENDING:
+        return target
+    busy = Reply(Status.PENDING, reason=ErrorReason.BUSY.value)
+    try:
+        found = await pending.lookup(ctx, caller.company, target)
+    except CalendarUnreachable:
+        return busy
+    if found is None or not found.is_active:
+        return busy  # its create may still be in flight; the reconciler settles it
+    await pending.settle(ctx, caller.company, target, found)
+    async with ctx.sessions() as session:
+        current = await AppointmentRepository(session).get(target.id)
+    return current or target

@@ -7,6 +7,7 @@ made elsewhere is mirrored; a cancel that overtook its create still ends cancell
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -173,50 +174,87 @@ async def _mirror(
     service = await CompanyRepository(session).service_for_event_type(
         company.id, booking.eventTypeId, int(span.duration.total_seconds() // 60)
     )
-    repo = AppointmentRepository(session)
     ended = await WebhookEventRepository(session).ended_before(booking.uid)
     status = AppointmentStatus.SCHEDULED if requested else AppointmentStatus.BOOKED
     if ended is not None:
         status = ENDED[ended]
-    collision = None if ended else await repo.find_matching(company.id, customer.id, span)
-    row = await repo.insert(
+    return await _keep(
+        ctx, session, company, booking, Mirror(customer.id, service.id, span, status)
+    )
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """The local row a Cal.com booking becomes."""
+
+    customer_id: int
+    service_id: int
+    span: TimeRange
+    status: AppointmentStatus
+    rescheduled_from_id: int | None = None
+
+
+async def _keep(
+    ctx: Context, session: AsyncSession, company: Company, booking: BookingPayload, row: Mirror
+) -> str:
+    """Insert the mirror under the customer's lock, as a flagged duplicate when it collides.
+
+    The lock is the one the agent's booking path takes, so a webhook and an agent request for
+    the same caller never race past each other into the exclusion constraint.
+    """
+    repo = AppointmentRepository(session)
+    await repo.lock_customer(company.id, row.customer_id)
+    holds = row.status in ACTIVE_STATUSES
+    collision = await repo.find_matching(company.id, row.customer_id, row.span) if holds else None
+    inserted = await repo.insert(
         company_id=company.id,
-        customer_id=customer.id,
-        service_id=service.id,
-        span=span,
+        customer_id=row.customer_id,
+        service_id=row.service_id,
+        span=row.span,
         reservation_key=f"calcom-{uuid.uuid4().hex}",
         now=ctx.clock(),
-        status=status,
+        status=row.status,
         source=AppointmentSource.WEBHOOK,
         calcom_booking_uid=booking.uid,
         calcom_booking_id=booking.bookingId,
+        rescheduled_from_id=row.rescheduled_from_id,
         duplicate_of_id=None if collision is None else collision.id,
     )
     if collision is not None:
-        await _layer3(
-            ctx,
-            session,
-            company,
-            collision,
-            Reason.EXTERNAL_DUPLICATE,
-            Result.FLAGGED,
-            Action.FLAGGED,
-            row,
-        )
+        flags = (Reason.EXTERNAL_DUPLICATE, Result.FLAGGED, Action.FLAGGED)
+        await _layer3(ctx, session, company, collision, *flags, inserted)
         return "flagged"
-    return "mirrored" if ended is None else "mirrored_ended"
+    return "mirrored" if holds else "mirrored_ended"
 
 
 async def _rescheduled(
     ctx: Context, session: AsyncSession, company: Company, booking: BookingPayload
 ) -> str:
-    """New uid replaces ``rescheduleUid``: the old row is rescheduled, the new one mirrored once."""
+    """New uid replaces ``rescheduleUid``: settle our own open move, or mirror a move made
+    in Cal.com for the old appointment's customer. Our reschedule's new booking may carry the
+    old booking's metadata, so it is matched through the old uid, not our reservation key."""
+    assert booking.uid is not None
     repo = AppointmentRepository(session)
-    if booking.rescheduleUid:
-        old = await repo.by_calcom_uid(booking.rescheduleUid)
-        if old is not None and old.status in ACTIVE_STATUSES:
-            await repo.set_status(old.id, AppointmentStatus.RESCHEDULED, ctx.clock())
-    return await _created(ctx, session, company, booking, requested=False)
+    old = None if booking.rescheduleUid is None else await repo.by_calcom_uid(booking.rescheduleUid)
+    if old is None or await repo.by_calcom_uid(booking.uid) is not None:
+        return await _created(ctx, session, company, booking, requested=False)
+    now = ctx.clock()
+    if old.status in ACTIVE_STATUSES:
+        await repo.set_status(old.id, AppointmentStatus.RESCHEDULED, now)
+    successor = await repo.successor_of(old.id)
+    if successor is not None:
+        unsettled = frozenset({AppointmentStatus.PENDING, AppointmentStatus.FAILED})
+        await repo.mark_booked(
+            successor.id, booking.uid, booking.bookingId, now, only_from=unsettled
+        )
+        matched = (Reason.RESERVATION_MATCHED, Result.MERGED, Action.LINKED)
+        await _layer3(ctx, session, company, successor, *matched)
+        return "linked"
+    span = _span(booking)
+    if span is None:
+        return "ignored"
+    moved = Mirror(old.customer_id, old.service_id, span, AppointmentStatus.BOOKED, old.id)
+    return await _keep(ctx, session, company, booking, moved)
 
 
 async def _ended(ctx: Context, session: AsyncSession, uid: str, status: AppointmentStatus) -> str:

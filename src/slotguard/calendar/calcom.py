@@ -3,10 +3,11 @@
 Every ``httpx`` exception is translated here and nowhere else (``HTTPX_ERRORS``):
 
 * a create or reschedule returns a ``CreateResult`` value: BOOKED; REFUSED (Cal.com definitely
-  did not book); AMBIGUOUS (408, 409, 429, 5xx, timeout, connection or protocol error,
+  did not book); AMBIGUOUS (408, 409, 5xx, timeout, connection or protocol error,
   unparseable 2xx: it may exist, the caller settles it with ``find_booking``; never retried);
-* a create or reschedule raises ``CalendarUnreachable`` only when it was **never sent** (no
-  room in the rate budget within ``RetryPolicy.send_wait``), so the row may be marked failed;
+* a create or reschedule raises ``CalendarUnreachable`` only when it was **never booked**: not
+  sent (no room in the rate budget within ``RetryPolicy.send_wait``, no connection made) or
+  refused by Cal.com's throttler (429) before any handler ran; the row may be marked failed;
 * reads (slots, list, get, event types, cancel) retry 408/429/5xx and transport errors with
   backoff and jitter, bounded by ``RetryPolicy``, then raise ``CalendarUnreachable``.
 """
@@ -68,6 +69,7 @@ RESERVATION_KEY = "slotguard_reservation"  # our key in booking metadata (DESIGN
 FIND_SLACK = timedelta(hours=12)
 FIND_MAX_PAGES = 20  # beyond this find_booking cannot tell: CalendarUnreachable, never None
 MAX_PAGE_SIZE = 250  # the largest `take` Cal.com accepts; find uses it to save budget
+THROTTLED = 429  # Cal.com's ThrottlerGuard answer (contract §2.9)
 _log = get_logger("calcom")
 _Shape = TypeVar("_Shape", bound=BaseModel)
 
@@ -216,6 +218,9 @@ class CalcomCalendar:
                 raise CalendarUnreachable(f"{call.endpoint}: not sent: {problem}") from problem
             result = CreateResult(CreateOutcome.AMBIGUOUS, detail=str(problem))
         else:
+            if response.status_code == THROTTLED:
+                # Cal.com's throttler refuses before any handler runs: nothing was booked.
+                raise CalendarUnreachable(f"{call.endpoint}: not sent: rate limited by Cal.com")
             result = classify_create(response.status_code, json_or_none(response))
         if result.detail.startswith("misconfiguration"):
             emit = _log.error

@@ -151,6 +151,7 @@ class BookingOut(_Output):
             attendee_email=None if email and email.endswith(SMS_EMAIL_SUFFIX) else email,
             attendee_phone=person.phone_number if person else None,
             rescheduled_from_uid=self.rescheduled_from_uid,
+            rescheduled_to_uid=self.rescheduled_to_uid,
         )
 
 

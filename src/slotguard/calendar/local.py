@@ -81,6 +81,15 @@ class LocalCalendar:
             return None
         return _booking(row.calcom_booking_uid, row.span, request.reservation_key)
 
+    async def get_booking(self, uid: str) -> CalendarBooking | None:
+        """The local booking with this uid (its row's status decides whether it is active)."""
+        async with self.sessions() as session:
+            row = await AppointmentRepository(session).by_calcom_uid(uid)
+        if row is None:
+            return None
+        status = "accepted" if row.is_active else "cancelled"
+        return CalendarBooking(uid=uid, span=row.span, status=status)
+
     async def reschedule_booking(
         self, uid: str, new_span: TimeRange, request: CreateBooking
     ) -> CreateResult:

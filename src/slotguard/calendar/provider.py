@@ -67,6 +67,7 @@ class CalendarBooking:
     attendee_email: str | None = None
     attendee_phone: str | None = None
     rescheduled_from_uid: str | None = None
+    rescheduled_to_uid: str | None = None  # set on the old booking once it was moved
 
     @property
     def reservation_key(self) -> str | None:
@@ -109,6 +110,13 @@ class CalendarProvider(Protocol):
 
     async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
         """The booking carrying ``request.reservation_key``, or None when it definitely is absent.
+
+        Raises CalendarUnreachable when the calendar cannot tell.
+        """
+        ...
+
+    async def get_booking(self, uid: str) -> CalendarBooking | None:
+        """The booking with this uid, or None when the calendar does not know it.
 
         Raises CalendarUnreachable when the calendar cannot tell.
         """

@@ -174,6 +174,7 @@ class Appointment:
     calcom_booking_id: int | None = None
     service_name: str | None = None
     deleted: bool = False
+    rescheduled_from_id: int | None = None  # the appointment this one replaces
 
     @property
     def is_active(self) -> bool:

@@ -34,6 +34,7 @@ def to_domain(row: AppointmentRow, service_name: str | None = None) -> Appointme
         calcom_booking_id=row.calcom_booking_id,
         service_name=service_name,
         deleted=row.deleted_at is not None,
+        rescheduled_from_id=row.rescheduled_from_id,
     )
 
 
@@ -261,6 +262,16 @@ class AppointmentRepository:
                 .values(updated_at=now, reconcile_attempts=AppointmentRow.reconcile_attempts + 1)
             )
         return leased
+
+    async def successor_of(self, appointment_id: int) -> Appointment | None:
+        """The pending or failed row that is to replace ``appointment_id`` (a reschedule)."""
+        query = _with_service().where(
+            AppointmentRow.rescheduled_from_id == appointment_id,
+            AppointmentRow.status.in_(
+                [AppointmentStatus.PENDING.value, AppointmentStatus.FAILED.value]
+            ),
+        )
+        return await self._one(query.order_by(AppointmentRow.id.desc()).limit(1))
 
     async def call_row_of(self, appointment_id: int) -> int | None:
         """The id of the call that made the appointment, if any."""
