@@ -99,6 +99,8 @@ def serve(
     """Apply the tenants file and serve HTTP on SLOTGUARD_HOST:SLOTGUARD_PORT."""
     import uvicorn
 
+    from slotguard.api.server import NoDelayH11Protocol
+
     settings = _settings()
     problem = settings.serving_problem()
     if problem is not None:
@@ -122,6 +124,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        http=NoDelayH11Protocol,
     )
 
 
