@@ -98,7 +98,7 @@ async def caller_for(
             session, company, row.customer_id, phone, name, email, create=create, now=now
         )
         if customer is not None:
-            await CustomerRepository(session).update_contact(customer.id, name, email, now)
+            await CustomerRepository(session).update_contact(customer, name, email, now)
             if row.customer_id != customer.id:
                 await calls.link(row.id, now, customer_id=customer.id)
     return Caller(company, row.id, customer)

@@ -276,7 +276,7 @@ async def _customer(
     phone = normalise_phone(booking.phone)
     if phone is not None:
         found = await customers.by_phone(company.id, phone, now)
-        await customers.update_contact(found.id, None if found.name else name, booking.email, now)
+        await customers.update_contact(found, None if found.name else name, booking.email, now)
         return found
     if booking.email:
         by_email = await customers.by_email(company.id, booking.email)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.domain import Customer
-from slotguard.store.sql import insert_ignore
+from slotguard.store.sql import upsert_touching
 from slotguard.store.tables import CallRow, CustomerRow
 
 
@@ -25,16 +25,12 @@ class CustomerRepository:
 
     async def by_phone(self, company_id: int, phone: str, now: datetime) -> Customer:
         """The customer with this E.164 number, created on first contact (race-safe)."""
-        await self.session.execute(
-            insert_ignore(self.session, CustomerRow, ["company_id", "phone_e164"]).values(
-                company_id=company_id, phone_e164=phone, created_at=now, updated_at=now
-            )
+        statement = (
+            upsert_touching(self.session, CustomerRow, ["company_id", "phone_e164"], "updated_at")
+            .values(company_id=company_id, phone_e164=phone, created_at=now, updated_at=now)
+            .returning(CustomerRow)
         )
-        row = await self.session.scalar(
-            select(CustomerRow).where(
-                CustomerRow.company_id == company_id, CustomerRow.phone_e164 == phone
-            )
-        )
+        row = await self.session.scalar(statement, execution_options={"populate_existing": True})
         assert row is not None
         return customer_from_row(row)
 
@@ -68,17 +64,19 @@ class CustomerRepository:
         return customer_from_row(row)
 
     async def update_contact(
-        self, customer_id: int, name: str | None, email: str | None, now: datetime
+        self, current: Customer, name: str | None, email: str | None, now: datetime
     ) -> None:
-        """Fill in or correct the name and email the caller gave."""
-        values: dict[str, object] = {"updated_at": now}
-        if name:
+        """Fill in or correct the name and email the caller gave (no write when unchanged)."""
+        values: dict[str, object] = {}
+        if name and name != current.name:
             values["name"] = name
-        if email:
+        if email and email != current.email:
             values["email"] = email
-        if len(values) > 1:
+        if values:
             await self.session.execute(
-                update(CustomerRow).where(CustomerRow.id == customer_id).values(**values)
+                update(CustomerRow)
+                .where(CustomerRow.id == current.id)
+                .values(**values, updated_at=now)
             )
 
 
@@ -100,8 +98,9 @@ class CallRepository:
         now: datetime,
     ) -> CallRow:
         """The call row for ``call_id``, created on first sight (race-safe)."""
-        await self.session.execute(
-            insert_ignore(self.session, CallRow, ["call_id"]).values(
+        statement = (
+            upsert_touching(self.session, CallRow, ["call_id"], "updated_at")
+            .values(
                 call_id=call_id,
                 company_id=company_id,
                 agent_id=agent_id,
@@ -112,8 +111,9 @@ class CallRepository:
                 created_at=now,
                 updated_at=now,
             )
+            .returning(CallRow)
         )
-        row = await self.session.scalar(select(CallRow).where(CallRow.call_id == call_id))
+        row = await self.session.scalar(statement, execution_options={"populate_existing": True})
         assert row is not None
         return row
 

@@ -21,6 +21,25 @@ def insert_ignore(session: AsyncSession, table: Any, conflict_columns: list[str]
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
 
 
+def upsert_touching(
+    session: AsyncSession, table: Any, conflict_columns: list[str], touched: str
+) -> Insert:
+    """``INSERT … ON CONFLICT (cols) DO UPDATE SET touched = excluded.touched``.
+
+    Create-or-get in one round trip: with ``.returning(Entity)`` the statement yields the new
+    or the existing row, and only ``touched`` (a timestamp) changes on an existing one.
+    """
+    if _dialect(session) == "postgresql":
+        pg = postgresql.insert(table)
+        return pg.on_conflict_do_update(
+            index_elements=conflict_columns, set_={touched: pg.excluded[touched]}
+        )
+    lite = sqlite.insert(table)
+    return lite.on_conflict_do_update(
+        index_elements=conflict_columns, set_={touched: lite.excluded[touched]}
+    )
+
+
 async def advisory_xact_lock(session: AsyncSession, namespace: str, *parts: object) -> None:
     """Transaction-scoped lock on hash(namespace:parts) on PostgreSQL; a no-op on SQLite.
 
