@@ -5,8 +5,8 @@ from __future__ import annotations
 from slotguard.booking import idempotency
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
-from slotguard.booking.resolve import CallRef, caller_for, company_for
-from slotguard.booking.select import settled, target_appointment
+from slotguard.booking.resolve import CallRef, company_for
+from slotguard.booking.select import appointment_to_change
 from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import ACTIVE_STATUSES, AppointmentStatus
 from slotguard.store.appointments import AppointmentRepository
@@ -27,14 +27,10 @@ async def cancel_appointment(
     args = {"date": date, "time": time, "service": service}
 
     async def work() -> Reply:
-        caller = await caller_for(ctx, company, call, create=False)
-        target = await target_appointment(ctx, caller, date, time, service)
-        if target is None:
-            return Reply(Status.NOT_FOUND)
-        ready = await settled(ctx, caller, target)
-        if isinstance(ready, Reply):
-            return ready
-        target = ready
+        found = await appointment_to_change(ctx, company, call, (date, time, service))
+        if isinstance(found, Reply):
+            return found
+        _caller, target = found
         if target.calcom_booking_uid is not None:
             try:
                 await ctx.calendar(company).cancel_booking(

@@ -7,8 +7,8 @@ from slotguard.booking.availability import alternatives
 from slotguard.booking.book import Held, reserve
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
-from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_span
-from slotguard.booking.select import settled, target_appointment
+from slotguard.booking.resolve import CallRef, company_for, requested_span
+from slotguard.booking.select import appointment_to_change
 from slotguard.calendar import CalendarUnreachable, CreateOutcome, CreateResult
 from slotguard.domain import Appointment, AppointmentStatus
 from slotguard.store.appointments import AppointmentRepository
@@ -39,14 +39,10 @@ async def reschedule_appointment(
     }
 
     async def work() -> Reply:
-        caller = await caller_for(ctx, company, call, create=False)
-        target = await target_appointment(ctx, caller, date, time, service)
-        if target is None:
-            return Reply(Status.NOT_FOUND)
-        ready = await settled(ctx, caller, target)
-        if isinstance(ready, Reply):
-            return ready
-        target = ready
+        found = await appointment_to_change(ctx, company, call, (date, time, service))
+        if isinstance(found, Reply):
+            return found
+        caller, target = found
         async with ctx.sessions() as session:
             chosen = await CompanyRepository(session).service(target.service_id)
         assert chosen is not None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slotguard.booking import pending
 from slotguard.booking.context import Context
 from slotguard.booking.replies import ErrorReason, Reply, Status
-from slotguard.booking.resolve import Caller, requested_day, service_for
+from slotguard.booking.resolve import Caller, CallRef, caller_for, requested_day, service_for
 from slotguard.calendar import CalendarUnreachable
-from slotguard.domain import Appointment, AppointmentStatus
+from slotguard.domain import Appointment, AppointmentStatus, Company
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 
@@ -59,3 +59,23 @@ async def settled(ctx: Context, caller: Caller, target: Appointment) -> Appointm
     async with ctx.sessions() as session:
         current = await AppointmentRepository(session).get(target.id)
     return current or target
+
+
+async def appointment_to_change(
+    ctx: Context,
+    company: Company,
+    call: CallRef,
+    hints: tuple[str | None, str | None, str | None],
+) -> tuple[Caller, Appointment] | Reply:
+    """The caller's appointment a cancel or reschedule means (date, time, service hints).
+
+    ``not_found`` when none or several match; ``pending``/busy while its own booking is
+    still unanswered by the calendar (see ``settled``).
+    """
+    date, time, service = hints
+    caller = await caller_for(ctx, company, call, create=False)
+    target = await target_appointment(ctx, caller, date, time, service)
+    if target is None:
+        return Reply(Status.NOT_FOUND)
+    ready = await settled(ctx, caller, target)
+    return ready if isinstance(ready, Reply) else (caller, ready)
