@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
 SLOTGUARD_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export SLOTGUARD_TEST_PG_URL
 
@@ -13,21 +14,28 @@ export SLOTGUARD_TEST_PG_URL
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-# Reinstall only when the lock or the project metadata changed.
-$(STAMP): requirements.lock pyproject.toml
+# Reinstall only when a lock or the project metadata changed. `make run` needs only the
+# runtime lock; the test tools (pytest, mypy, ruff, playwright) come with `make test`.
+$(RUNTIME): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	touch $(STAMP)
+	touch $(RUNTIME)
 
-install: $(STAMP) ## Create .venv and install the locked dependencies.
+$(STAMP): requirements-dev.lock requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP) $(RUNTIME)
 
-run: $(STAMP) ## Migrate and start the service on the embedded default (SQLite + local calendar + demo tenant).
+install: $(STAMP) ## Create .venv and install the locked dependencies (with the test tools).
+
+run: $(RUNTIME) ## Migrate and start the service on the embedded default (SQLite + local calendar + demo tenant).
 	SLOTGUARD_INSECURE_DEV=$${SLOTGUARD_INSECURE_DEV-$${SLOTGUARD_RETELL_API_KEY:+0}} ; \
 	SLOTGUARD_INSECURE_DEV=$${SLOTGUARD_INSECURE_DEV:-1} ; export SLOTGUARD_INSECURE_DEV ; \
 	$(BIN)/slotguard migrate && exec $(BIN)/slotguard serve
 
-migrate: $(STAMP) ## Upgrade the database to the newest schema.
+migrate: $(RUNTIME) ## Upgrade the database to the newest schema.
 	$(BIN)/slotguard migrate
 
 lint: $(STAMP) ## ruff check and format check.
