@@ -38,7 +38,8 @@ tue = "09:00-18:00"
 wed = "09:00-18:00"
 thu = "09:00-20:00"
 fri = "09:00-18:00"
-sat = "10:00-14:00"
+sat = "10:00-17:00"
+sun = "10:00-17:00"  # open every day, so the README walkthrough works whenever it is tried
 
 [[companies.services]]
 name = "Herrenhaarschnitt"
