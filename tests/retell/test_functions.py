@@ -100,6 +100,13 @@ class TestCollect:
         )
         assert (reply["status"], reply["reason"]) == ("unavailable", "slot_taken")
 
+    async def test_closed_time_is_out_of_bounds(self, phone: Phone) -> None:
+        """A time outside opening hours is unavailable with reason out_of_bounds, not slot_taken."""
+        args = {"customer_name": "Ann", "service": "checkup", "date": "Friday", "time": "10am"}
+        reply = await phone.call("collect_appointment_data", args, agent_id="agent_en")
+        assert (reply["status"], reply["reason"]) == ("unavailable", "out_of_bounds")
+        assert reply["message"].startswith("Sorry, that time cannot be booked.")
+
     async def test_same_service_upcoming_is_informative(self, phone: Phone) -> None:
         """Another haircut within 30 days warns with same_service_upcoming; booking still works."""
         await phone.call("book_appointment", {**CUT, "date": "2026-11-27", "time": "11:00"})

@@ -42,7 +42,7 @@ async def check_availability(
         others = await alternatives(calendar, company, chosen, span.start)
         return Reply(
             Status.UNAVAILABLE,
-            reason="slot_taken",
+            reason=unavailable_reason(company, span),
             requested_start=span.start.astimezone(company.tz),
             alternatives=others,
         )
@@ -56,6 +56,11 @@ async def check_availability(
         others = await alternatives(calendar, company, chosen, day.start)
         return Reply(Status.UNAVAILABLE, reason="day_full", alternatives=others)
     return Reply(Status.AVAILABLE, alternatives=tuple(s.astimezone(company.tz) for s in slots[:8]))
+
+
+def unavailable_reason(company: Company, span: TimeRange) -> str:
+    """``out_of_bounds`` when the company is closed then, else ``slot_taken``."""
+    return "slot_taken" if company.opening_hours.covers(span, company.tz) else "out_of_bounds"
 
 
 async def services_of(ctx: Context, company: Company, requested: str | None) -> Service:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slotguard.booking import idempotency
-from slotguard.booking.availability import alternatives, services_of
+from slotguard.booking.availability import alternatives, services_of, unavailable_reason
 from slotguard.booking.context import Context
 from slotguard.booking.detect import examine, record, request_for
 from slotguard.booking.replies import AppointmentView, Reply, Status
@@ -79,7 +79,10 @@ async def collect_appointment_data(
         if span.start not in free:
             others = await alternatives(calendar, company, chosen, span.start)
             return Reply(
-                Status.UNAVAILABLE, reason="slot_taken", requested_start=local, alternatives=others
+                Status.UNAVAILABLE,
+                reason=unavailable_reason(company, span),
+                requested_start=local,
+                alternatives=others,
             )
         return Reply(Status.OK, requested_start=local)
 

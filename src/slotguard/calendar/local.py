@@ -51,7 +51,7 @@ class LocalCalendar:
             busy = await AppointmentRepository(session).company_busy(self.company.id, window)
         earliest = self.clock()
         slots: set[datetime] = set()
-        for open_span in self._open_spans(window):
+        for open_span in self.company.opening_hours.open_spans(window, self.company.tz):
             # The grid, plus the window's own start: a caller may ask for 10:15 exactly.
             candidates = [window.start]
             start = open_span.start
@@ -103,7 +103,7 @@ class LocalCalendar:
         span = request.span
         if span.start < self.clock():
             return _refused(RefusalKind.OUT_OF_BOUNDS, "in the past")
-        if not any(o.start <= span.start and span.end <= o.end for o in self._open_spans(span)):
+        if not self.company.opening_hours.covers(span, self.company.tz):
             return _refused(RefusalKind.OUT_OF_BOUNDS, "outside opening hours")
         uid = LOCAL_UID_PREFIX + request.reservation_key
         async with self.sessions() as session, session.begin():
@@ -115,22 +115,6 @@ class LocalCalendar:
             if not await repo.confirm_in_calendar(request.reservation_key, uid):
                 return _refused(RefusalKind.INVALID, "no pending reservation")
         return CreateResult(CreateOutcome.BOOKED, _booking(uid, span, request.reservation_key))
-
-    def _open_spans(self, window: TimeRange) -> list[TimeRange]:
-        tz = self.company.tz
-        day = window.start.astimezone(tz).date() - timedelta(days=1)
-        last = window.end.astimezone(tz).date()
-        spans: list[TimeRange] = []
-        while day <= last:
-            for span in self.company.opening_hours.intervals(day, tz):
-                # A day open until 24:00 and the next open from 00:00 form one span, so an
-                # appointment may run across midnight.
-                if spans and spans[-1].end == span.start:
-                    spans[-1] = TimeRange(spans[-1].start, span.end)
-                else:
-                    spans.append(span)
-            day += timedelta(days=1)
-        return spans
 
 
 def _booking(uid: str, span: TimeRange, key: str) -> CalendarBooking:

@@ -125,6 +125,25 @@ class OpeningHours:
                 result.append(TimeRange(start, end))
         return result
 
+    def open_spans(self, window: TimeRange, tz: ZoneInfo) -> list[TimeRange]:
+        """The open intervals touching ``window``; a day open until 24:00 and the next one
+        open from 00:00 form one span, so an appointment may run across midnight."""
+        day = window.start.astimezone(tz).date() - timedelta(days=1)
+        last = window.end.astimezone(tz).date()
+        spans: list[TimeRange] = []
+        while day <= last:
+            for span in self.intervals(day, tz):
+                if spans and spans[-1].end == span.start:
+                    spans[-1] = TimeRange(spans[-1].start, span.end)
+                else:
+                    spans.append(span)
+            day += timedelta(days=1)
+        return spans
+
+    def covers(self, span: TimeRange, tz: ZoneInfo) -> bool:
+        """True when ``span`` lies wholly inside one open interval."""
+        return any(o.start <= span.start and span.end <= o.end for o in self.open_spans(span, tz))
+
 
 @dataclass(frozen=True, slots=True)
 class Company:
