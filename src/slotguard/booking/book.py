@@ -9,7 +9,7 @@ Phases (no transaction is open across the calendar call):
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -190,14 +190,15 @@ async def settle(
             await repo.mark_booked(
                 held.appointment.id, result.booking.uid, result.booking.booking_id, now
             )
-            current = await repo.get(held.appointment.id)
             await calls.link(
                 held.caller.call_row_id,
                 now,
                 appointment_id=held.appointment.id,
                 link_status="booked",
             )
-            view = AppointmentView.of(current or held.appointment, company.tz)
+            # Booked now, by us or by the webhook that overtook the answer: either way booked.
+            booked = replace(held.appointment, status=AppointmentStatus.BOOKED)
+            view = AppointmentView.of(booked, company.tz)
             return Reply(Status.BOOKED, requested_start=local, appointment=view)
         if result.outcome is CreateOutcome.AMBIGUOUS:
             await calls.link(
