@@ -33,59 +33,29 @@ from slotguard.store.bulk import (
     Row,
     writer_for,
 )
+from slotguard.store.seed_data import (
+    APPOINTMENTS_PER_DECISION,
+    BACK_TO_BACK_SHARE,
+    CUSTOMER_WEIGHTS,
+    FIRST_NAMES,
+    GRID_MINUTES,
+    LAST_NAMES,
+    LAST_START_MINUTE,
+    MAX_APPOINTMENTS_PER_CUSTOMER,
+    MAX_LEAD_MINUTES,
+    MAX_SLOT_ATTEMPTS,
+    OPENS_MINUTE,
+    REBOOK_SHARE,
+    SERVICES,
+    SPREAD_DAYS,
+    STATUS_MIX,
+    TRADES,
+    WEEK,
+    ZONES,
+)
 
 _Counts = tuple[int, int, int, int, int]  # companies, services, customers, appointments, decisions
 Progress = Callable[[str], None]
-
-# (zone, language, phone prefix): offsets of +05:30 and +13:45 and a DST zone west of UTC,
-# so local days and UTC dates disagree the way they do for real tenants.
-ZONES = (
-    ("Europe/Berlin", "de", "+4930"),
-    ("Europe/Vienna", "de", "+431"),
-    ("Europe/Zurich", "de", "+4144"),
-    ("America/New_York", "en", "+1212"),
-    ("Asia/Kolkata", "en", "+9122"),
-    ("Pacific/Chatham", "en", "+643305"),
-)
-# (German name, English name, minutes): every company offers 3 to 6 of these.
-SERVICES = (
-    ("Bartpflege", "Beard trim", 15),
-    ("Beratung", "Consultation", 15),
-    ("Kinderhaarschnitt", "Kids' haircut", 20),
-    ("Herrenhaarschnitt", "Men's haircut", 30),
-    ("Waschen und Föhnen", "Wash and blow-dry", 45),
-    ("Damenhaarschnitt", "Women's haircut", 60),
-    ("Strähnen", "Highlights", 90),
-    ("Färben", "Colouring", 120),
-)
-# Percent of appointments per status: what a year of a busy salon's calendar looks like.
-STATUS_MIX = {
-    AppointmentStatus.BOOKED: 70,
-    AppointmentStatus.PENDING: 5,
-    AppointmentStatus.CANCELLED: 15,
-    AppointmentStatus.COMPLETED: 5,
-    AppointmentStatus.NO_SHOW: 3,
-    AppointmentStatus.FAILED: 2,
-}
-# Appointments lie within ±180 days of now: half a year of history and half a year ahead.
-SPREAD_DAYS = 180
-# Local business hours on a 15-minute grid: first start 08:00, last start 19:45.
-OPENS_MINUTE, LAST_START_MINUTE, GRID_MINUTES = 8 * 60, 19 * 60 + 45, 15
-# Cancelled appointments that reuse a slot the customer had ("cancel and rebook"): the
-# inactive overlaps the guards must tolerate.
-REBOOK_SHARE = 0.3
-# Active appointments right after the customer's previous one: two services in one visit.
-BACK_TO_BACK_SHARE = 0.1
-# Customers are not alike: (weight, percent) of occasional, regular and very loyal callers.
-CUSTOMER_WEIGHTS = ((1, 70), (3, 25), (10, 5))
-# Above this average a loyal customer's calendar fills up and free slots get hard to find.
-MAX_APPOINTMENTS_PER_CUSTOMER = 100
-# Booking lead time: up to three weeks before the appointment.
-MAX_LEAD_MINUTES = 21 * 24 * 60
-# One audit row per this many appointments: enough for the decisions queries to have data.
-APPOINTMENTS_PER_DECISION = 1_000
-# Retries for a free slot before giving up; with the per-customer cap it takes a few at most.
-MAX_SLOT_ATTEMPTS = 1_000
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = tuple(STATUS_MIX)
@@ -111,10 +81,6 @@ _DECISION_KINDS = (
     (_L2, Result.BLOCKED, Reason.DAILY_LIMIT, Action.BLOCKED, _BOOK),
     (_L3, Result.MERGED, Reason.KNOWN_BOOKING_UID, Action.LINKED, "calcom_webhook"),
 )
-_FIRST_NAMES = ("Anna", "Ben", "Clara", "David", "Emma", "Felix", "Hannah", "Jonas", "Lea", "Max")
-_LAST_NAMES = ("Müller", "Schmidt", "Patel", "Smith", "Huber", "Meier", "Rossi", "Ngata", "Kim")
-_TRADES = ("Salon", "Studio", "Barber", "Praxis", "Beauty", "Friseur")
-_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat")
 
 
 class DatabaseNotEmpty(Exception):
@@ -261,13 +227,13 @@ def _at(minute: int) -> datetime:
 
 
 def _company_rows(rng: random.Random, plan: SeedPlan, first_id: int) -> list[Row]:
-    hours = {day: "08:00-20:00" for day in _WEEK}
+    hours = {day: "08:00-20:00" for day in WEEK}
     created = plan.now - timedelta(days=2 * SPREAD_DAYS)
     rows = []
     for n in range(plan.companies):
         ident = first_id + n
         zone, language, _prefix = ZONES[n % len(ZONES)]
-        name = f"{rng.choice(_TRADES)} {ident}"
+        name = f"{rng.choice(TRADES)} {ident}"
         limit = rng.choice((2, 3, 3, 3, 4, 5))
         row = (ident, f"seed-{ident}", name, zone, language, limit, 30, "local", hours)
         rows.append((*row, created, created))
@@ -296,7 +262,7 @@ def _customer_rows(
         prefix = next(p for zone, _l, p in ZONES if zone == company[3])
         count = share + (n < extra)
         for number in rng.sample(range(10_000_000, 100_000_000), count):
-            first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             withheld = rng.random() < 0.02  # callers who suppress their number
             phone = None if withheld else f"{prefix}{number}"
             email = f"{first}.{last}.{number}@example.com".lower()
