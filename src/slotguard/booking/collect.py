@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from slotguard.booking import idempotency
 from slotguard.booking.availability import alternatives, services_of, unavailable_reason
 from slotguard.booking.context import Context
@@ -13,6 +15,9 @@ from slotguard.domain import Result
 from slotguard.store.decisions import DecisionRecord
 
 FUNCTION = "collect_appointment_data"
+# Retell's retries of one tool call arrive within a minute (3 tries of our 20 s timeout); a
+# later identical question is a new one whose answer may have changed (a booking since).
+REPLAY_TTL = timedelta(minutes=5)
 
 
 async def collect_appointment_data(
@@ -87,5 +92,11 @@ async def collect_appointment_data(
         return Reply(Status.OK, requested_start=local)
 
     return await idempotency.run_once(
-        ctx, company_id=company.id, call_id=call.call_id, function=FUNCTION, args=args, work=work
+        ctx,
+        company_id=company.id,
+        call_id=call.call_id,
+        function=FUNCTION,
+        args=args,
+        work=work,
+        ttl=REPLAY_TTL,
     )

@@ -64,8 +64,12 @@ async def run_once(
     function: str,
     args: Mapping[str, Any],
     work: Callable[[], Awaitable[Reply]],
+    ttl: timedelta = KEY_TTL,
 ) -> Reply:
-    """Run ``work`` at most once per key; repeats get the stored reply, or wait for it."""
+    """Run ``work`` at most once per key; repeats get the stored reply, or wait for it.
+
+    After ``ttl`` the same request runs afresh (a read whose answer may have changed).
+    """
     scope = f"company:{company_id}"
     key, request_hash = key_for(company_id, call_id, function, args)
     deadline = time.monotonic() + WAIT_BUDGET_SECONDS
@@ -73,7 +77,7 @@ async def run_once(
     while True:
         async with ctx.sessions() as session, session.begin():
             claim = await IdempotencyRepository(session).claim(
-                scope, key, request_hash, ctx.clock(), ttl=KEY_TTL, lock_timeout=LOCK_TIMEOUT
+                scope, key, request_hash, ctx.clock(), ttl=ttl, lock_timeout=LOCK_TIMEOUT
             )
         if claim.state is ClaimState.ACQUIRED:
             return await _run(ctx, scope, key, work)

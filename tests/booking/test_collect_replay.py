@@ -1,0 +1,41 @@
+"""collect_appointment_data replays a retried question, but not an old one whose answer changed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from slotguard.api import create_app
+from slotguard.settings import Settings
+from slotguard.testing.asgi import lifespan_client
+from tests.retell.conftest import NOW, RETELL_KEY, Phone, apply_test_tenants
+
+ARGS = {"customer_name": "Max", "service": "Haarschnitt", "date": "2026-11-27", "time": "11:00"}
+
+
+class TestCollectReplay:
+    """The replay window of collect_appointment_data."""
+
+    async def test_retry_replays_then_expires(self, db_url: str, engine: AsyncEngine) -> None:
+        """Within five minutes the first answer is replayed; later the question is asked anew."""
+        await apply_test_tenants(engine)
+        clock = {"now": NOW}
+
+        def now() -> datetime:
+            return clock["now"]
+
+        settings = Settings(
+            database_url=db_url, retell_api_key=RETELL_KEY, reconcile_interval_seconds=0
+        )
+        async with lifespan_client(create_app(settings, clock=now)) as client:
+            phone = Phone(client)
+            first = await phone.call("collect_appointment_data", ARGS)
+            assert (await phone.call("book_appointment", ARGS))["status"] == "booked"
+            clock["now"] = NOW + timedelta(minutes=2)
+            retried = await phone.call("collect_appointment_data", ARGS)
+            clock["now"] = NOW + timedelta(minutes=6)
+            later = await phone.call("collect_appointment_data", ARGS)
+        assert first["status"] == "ok"
+        assert retried == first
+        assert (later["status"], later["reason"]) == ("refused", "exact_duplicate")
