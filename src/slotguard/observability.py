@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+# Set by `slotguard serve --workers N`: every worker writes its samples there and /metrics
+# on any worker answers for all of them (prometheus_client's multiprocess mode).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _PHONE = re.compile(r"\+\d{7,15}")
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
@@ -103,11 +115,13 @@ class Metrics:
             "slotguard_pending_appointments",
             "Appointments waiting for the calendar's answer (status pending).",
             registry=r,
+            multiprocess_mode="max",  # every worker reads the same database
         )
         self.oldest_pending_seconds = Gauge(
             "slotguard_oldest_pending_appointment_seconds",
             "Age of the oldest pending appointment in seconds (0 when none).",
             registry=r,
+            multiprocess_mode="max",
         )
         self.reconciler_settlements = Counter(
             "slotguard_reconciler_settlements_total",
@@ -133,3 +147,12 @@ class Metrics:
             ["function"],
             registry=r,
         )
+
+
+def exposition(metrics: Metrics) -> bytes:
+    """The Prometheus text of this process, or of all workers in multiprocess mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(metrics.registry)

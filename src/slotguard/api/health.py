@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from slotguard.booking.context import Context
+from slotguard.observability import exposition
 from slotguard.store.migrate import schema_state
 
 router = APIRouter()
@@ -46,4 +47,4 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition of this process's metrics."""
     ctx: Context = request.state.ctx
-    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(ctx.metrics), media_type=CONTENT_TYPE_LATEST)

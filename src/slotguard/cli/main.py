@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +19,7 @@ from slotguard.booking.privacy import Erasure, ForgetError, forget_customer
 from slotguard.booking.sync import NotACalcomCompany, sync_company
 from slotguard.calendar import CalendarUnreachable
 from slotguard.calendar.calcom import CalcomCalendar
-from slotguard.observability import configure_logging, get_logger
+from slotguard.observability import MULTIPROC_ENV, configure_logging, get_logger
 from slotguard.retell.tools import tool_definitions
 from slotguard.runtime import open_context
 from slotguard.settings import Settings, SettingsError, load_settings
@@ -109,6 +111,9 @@ def serve(
         raise CliError("--workers > 1 needs PostgreSQL; SQLite serves one process")
     spec = tenants.load(settings.config)
     asyncio.run(_apply_tenants(settings, spec))
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # Workers are spawned after this, so they all write their metrics to this folder.
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="slotguard-metrics-")
     log.info(
         "serving",
         host=settings.host,
