@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Retell sends Unix milliseconds; anything outside 1970–2100 is a broken client, not a call.
+MAX_EPOCH_MS = 4_102_444_800_000
+EpochMillis = Annotated[int, Field(ge=0, le=MAX_EPOCH_MS)]
 
 
 class RetellCall(BaseModel):
@@ -17,8 +21,8 @@ class RetellCall(BaseModel):
     from_number: str | None = None
     to_number: str | None = None
     call_status: str | None = None
-    start_timestamp: int | None = None
-    end_timestamp: int | None = None
+    start_timestamp: EpochMillis | None = None
+    end_timestamp: EpochMillis | None = None
 
 
 class FunctionCall(BaseModel):
