@@ -13,7 +13,6 @@ from slotguard.calcom_webhooks import apply_event, store_event, verify
 from slotguard.calcom_webhooks.payload import WebhookBody
 from slotguard.observability import get_logger
 from slotguard.store.companies import CompanyRepository
-from slotguard.store.webhooks import WebhookEventRepository
 
 router = APIRouter(prefix="/calcom", tags=["calcom"])
 log = get_logger("calcom_webhooks")
@@ -48,13 +47,4 @@ async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
             provider="calcom", trigger=event.triggerEvent, outcome="duplicate"
         ).inc()
         return {"status": "duplicate"}
-    try:
-        outcome = await apply_event(ctx, stored.event_id)
-    except Exception as error:
-        log.exception("calcom_event_failed", company=company, trigger=event.triggerEvent)
-        async with ctx.sessions() as session, session.begin():
-            await WebhookEventRepository(session).mark_processed(
-                stored.event_id, ctx.clock(), repr(error)
-            )
-        return {"status": "stored"}
-    return {"status": outcome}
+    return {"status": await apply_event(ctx, stored.event_id)}

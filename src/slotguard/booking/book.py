@@ -25,6 +25,8 @@ from slotguard.domain import (
     Action,
     Appointment,
     AppointmentStatus,
+    Company,
+    Customer,
     Decision,
     Layer,
     Reason,
@@ -71,7 +73,7 @@ async def book_appointment(ctx: Context, call: CallRef, args: BookArgs) -> Reply
     company = await company_for(ctx, call)
 
     async def work() -> Reply:
-        return await _book(ctx, call, args)
+        return await _book(ctx, company, call, args)
 
     reply = await idempotency.run_once(
         ctx,
@@ -84,8 +86,7 @@ async def book_appointment(ctx: Context, call: CallRef, args: BookArgs) -> Reply
     return await refresh_pending(ctx, reply)
 
 
-async def _book(ctx: Context, call: CallRef, args: BookArgs) -> Reply:
-    company = await company_for(ctx, call)
+async def _book(ctx: Context, company: Company, call: CallRef, args: BookArgs) -> Reply:
     service = await services_of(ctx, company, args.service)
     span = requested_span(ctx, company, call, service, args.date, args.time)
     caller = await caller_for(
@@ -161,7 +162,15 @@ async def reserve(
             )
     except IntegrityError as violation:
         return await _constraint_refusal(ctx, violation, where, company.tz, local)
-    booking = CreateBooking(
+    booking = calendar_request(company, customer, service, span, key)
+    return Held(caller, service, _named(row, service), booking)
+
+
+def calendar_request(
+    company: Company, customer: Customer, service: Service, span: TimeRange, key: str
+) -> CreateBooking:
+    """What the calendar is asked to book (or looked up by) for our reservation ``key``."""
+    return CreateBooking(
         reservation_key=key,
         company_id=company.id,
         service_name=service.name,
@@ -173,7 +182,6 @@ async def reserve(
         attendee_phone=customer.phone_e164,
         event_type_id=service.calcom_event_type_id,
     )
-    return Held(caller, service, _named(row, service), booking)
 
 
 async def settle(

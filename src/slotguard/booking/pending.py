@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slotguard.booking.book import calendar_request
 from slotguard.booking.context import Context
 from slotguard.booking.detect import record
 from slotguard.calendar import CalendarBooking, CreateBooking
@@ -91,17 +92,8 @@ async def _request(ctx: Context, company: Company, appointment: Appointment) -> 
         customer = await CustomerRepository(session).get(appointment.customer_id)
         service = await CompanyRepository(session).service(appointment.service_id)
     assert customer is not None and service is not None
-    return CreateBooking(
-        reservation_key=appointment.reservation_key,
-        company_id=company.id,
-        service_name=service.name,
-        span=appointment.span,
-        time_zone=company.timezone,
-        language=company.language.value,
-        attendee_name=customer.name or "",
-        attendee_email=customer.email,
-        attendee_phone=customer.phone_e164,
-        event_type_id=service.calcom_event_type_id,
+    return calendar_request(
+        company, customer, service, appointment.span, appointment.reservation_key
     )
 
 

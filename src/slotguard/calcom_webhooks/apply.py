@@ -46,8 +46,25 @@ ENDED = {
 FUNCTION = "calcom_webhook"
 
 
+# The outcome of an event that could not be applied now: it stays stored with its error and
+# the reconciler applies it again (up to MAX_ATTEMPTS).
+DEFERRED = "stored"
+
+
 async def apply_event(ctx: Context, event_id: int) -> str:
-    """Apply one stored event in one transaction; returns the outcome for metrics and logs."""
+    """Apply one stored event; returns the outcome, or DEFERRED with the error recorded."""
+    try:
+        return await _apply_event(ctx, event_id)
+    except Exception as problem:
+        log.exception("calcom_event_failed", event_id=event_id)
+        async with ctx.sessions() as session, session.begin():
+            await WebhookEventRepository(session).mark_processed(
+                event_id, ctx.clock(), repr(problem)
+            )
+        return DEFERRED
+
+
+async def _apply_event(ctx: Context, event_id: int) -> str:
     async with ctx.sessions() as session, session.begin():
         events = WebhookEventRepository(session)
         row = await events.get(event_id)
@@ -70,17 +87,8 @@ async def apply_pending_events(ctx: Context, limit: int = 100) -> int:
     """Apply events that were stored but not applied (a crash in between); returns how many."""
     async with ctx.sessions() as session:
         rows = await WebhookEventRepository(session).unprocessed("calcom", limit)
-    done = 0
-    for row in rows:
-        try:
-            await apply_event(ctx, row.id)
-            done += 1
-        except Exception as problem:
-            async with ctx.sessions() as session, session.begin():
-                await WebhookEventRepository(session).mark_processed(
-                    row.id, ctx.clock(), repr(problem)
-                )
-    return done
+    outcomes = [await apply_event(ctx, row.id) for row in rows]
+    return sum(outcome != DEFERRED for outcome in outcomes)
 
 
 async def apply_booking(
