@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard import tenants
 from slotguard.api import create_app
-from slotguard.retell.signature import sign
 from slotguard.settings import Settings
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.db import session_factory
 from slotguard.store.tables import AppointmentRow
 from slotguard.testing import CalcomEmulator, EmulatorConfig, serve_in_thread
 from slotguard.testing.calcom_emulator import DEFAULT_API_KEY
+from tests.signing import function_request
 
 RETELL_KEY = "key_test_retell_calcom"
 WEBHOOK_SECRET = "whsec_salon_cal_0123"
@@ -102,12 +101,9 @@ class Stack:
     ) -> dict[str, Any]:
         """A signed Retell function call; returns the JSON reply."""
         call = {"call_id": call_id, "agent_id": "agent_cal", "from_number": caller}
-        body = json.dumps({"name": name, "call": call, "args": args}, ensure_ascii=False).encode()
-        header = sign(body, RETELL_KEY, int(time.time() * 1000))
+        body, headers = function_request(name, call, args, RETELL_KEY)
         response = await self.client.post(
-            f"/retell/functions/{name}",
-            content=body,
-            headers={"content-type": "application/json", "x-retell-signature": header},
+            f"/retell/functions/{name}", content=body, headers=headers
         )
         assert response.status_code == 200, response.text
         data: dict[str, Any] = response.json()

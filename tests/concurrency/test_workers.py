@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from slotguard.retell.signature import sign
 from tests.concurrency import processes
 from tests.factories import count_active
 from tests.retell.conftest import RETELL_KEY, TEST_TENANTS
+from tests.signing import function_request
 
 WORKERS = 4
 SLOT = {
@@ -32,13 +30,8 @@ async def _post(
     client: httpx.AsyncClient, name: str, args: dict[str, Any], call_id: str, caller: str
 ) -> dict[str, Any]:
     call = {"call_id": call_id, "agent_id": "agent_test", "from_number": caller}
-    body = json.dumps({"name": name, "call": call, "args": args}).encode()
-    header = sign(body, RETELL_KEY, int(time.time() * 1000))
-    response = await client.post(
-        f"/retell/functions/{name}",
-        content=body,
-        headers={"content-type": "application/json", "x-retell-signature": header},
-    )
+    body, headers = function_request(name, call, args, RETELL_KEY)
+    response = await client.post(f"/retell/functions/{name}", content=body, headers=headers)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data

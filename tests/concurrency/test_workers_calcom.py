@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +17,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from slotguard.retell.signature import sign
 from slotguard.store.db import session_factory
 from slotguard.store.tables import AppointmentRow
 from slotguard.testing import CalcomEmulator
 from tests.calcom.conftest import CALCOM_TENANTS, SECRETS, WEBHOOK_SECRET
 from tests.concurrency import processes
+from tests.signing import function_request
 
 RETELL_KEY = "key_workers"
 CALLER = "+4915112345678"
@@ -46,11 +44,7 @@ async def _call(
     client: httpx.AsyncClient, call_id: str, args: dict[str, Any] = ARGS
 ) -> dict[str, Any]:
     call = {"call_id": call_id, "agent_id": "agent_cal", "from_number": CALLER}
-    body = json.dumps({"name": "book_appointment", "call": call, "args": args}).encode()
-    headers = {
-        "content-type": "application/json",
-        "x-retell-signature": sign(body, RETELL_KEY, int(time.time() * 1000)),
-    }
+    body, headers = function_request("book_appointment", call, args, RETELL_KEY)
     response = await client.post(
         "/retell/functions/book_appointment", content=body, headers=headers
     )
