@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -82,8 +81,3 @@ async def pg_engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
-
-
-def tmp_sqlite(tmp_path: Path) -> str:
-    """A fresh, unmigrated SQLite URL (for migration tests)."""
-    return databases.sqlite_url(tmp_path)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.store.db import session_factory
 from slotguard.store.tables import AppointmentRow, CompanyRow, CustomerRow, ServiceRow
@@ -105,8 +105,3 @@ async def count_active(engine: AsyncEngine) -> int:
             .where(AppointmentRow.status.in_(["pending", "booked"]))
         )
         return int(await s.scalar(query) or 0)
-
-
-async def session(engine: AsyncEngine) -> AsyncSession:
-    """A plain session for assertions."""
-    return session_factory(engine)()

@@ -55,11 +55,6 @@ class Context:
     calcom: Callable[[Company], CalendarProvider] | None = None  # built by the lifespan
     tenants: TtlCache = field(default_factory=TtlCache)
 
-    @property
-    def is_postgres(self) -> bool:
-        """True on PostgreSQL (advisory locks, exclusion constraint, SKIP LOCKED)."""
-        return self.engine.dialect.name == "postgresql"
-
     def calendar(self, company: Company) -> CalendarProvider:
         """The calendar of record of ``company``."""
         if company.calendar == "calcom":

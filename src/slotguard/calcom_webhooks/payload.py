@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from slotguard.calendar.provider import RESERVATION_METADATA_KEY
+
 # Cal.com gives phone-only attendees this made-up address; it identifies nobody.
 SMS_EMAIL_SUFFIX = "@sms.cal.com"
 
@@ -68,7 +70,7 @@ class BookingPayload(BaseModel):
     @property
     def reservation_key(self) -> str | None:
         """Our reservation key, when we made this booking."""
-        value = self.metadata.get("slotguard_reservation")
+        value = self.metadata.get(RESERVATION_METADATA_KEY)
         return value if isinstance(value, str) and value else None
 
 

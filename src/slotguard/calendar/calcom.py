@@ -45,6 +45,7 @@ from slotguard.calendar.calcom_schemas import (
     refused,
 )
 from slotguard.calendar.provider import (
+    RESERVATION_METADATA_KEY,
     CalendarBooking,
     CalendarUnreachable,
     CreateBooking,
@@ -63,7 +64,6 @@ from slotguard.observability import get_logger
 BOOKINGS_VERSION = "2024-08-13"  # 2026-02-25 exists but broke integrations (calcom#28762)
 SLOTS_VERSION = "2024-09-04"  # the slots controller with start/end/timeZone and dated keys
 EVENT_TYPES_VERSION = "2024-06-14"  # the event-types output with lengthInMinutes
-RESERVATION_KEY = "slotguard_reservation"  # our key in booking metadata (DESIGN §5)
 # find_booking looks this far around the span: Cal.com's end follows the event type's
 # length, which may differ from our service's duration.
 FIND_SLACK = timedelta(hours=12)
@@ -134,7 +134,7 @@ class CalcomCalendar:
             start=_utc(request.span.start),
             event_type_id=request.event_type_id,
             attendee=attendee,
-            metadata={RESERVATION_KEY: request.reservation_key},
+            metadata={RESERVATION_METADATA_KEY: request.reservation_key},
         ).wire()
         return await self._write(
             ApiCall("POST", "/v2/bookings", BOOKINGS_VERSION, "bookings.create", json=body)

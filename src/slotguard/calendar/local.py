@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from slotguard.calendar.provider import (
+    RESERVATION_METADATA_KEY,
     CalendarBooking,
     CreateBooking,
     CreateOutcome,
@@ -119,7 +120,7 @@ class LocalCalendar:
 
 def _booking(uid: str, span: TimeRange, key: str) -> CalendarBooking:
     return CalendarBooking(
-        uid=uid, span=span, status="accepted", metadata={"slotguard_reservation": key}
+        uid=uid, span=span, status="accepted", metadata={RESERVATION_METADATA_KEY: key}
     )
 
 

@@ -14,6 +14,10 @@ from typing import Protocol
 
 from slotguard.domain import TimeRange
 
+# Our key in a booking's metadata (DESIGN §5): every create carries our reservation key here,
+# so a webhook, the reconciler or a sync can match the booking to our pending row.
+RESERVATION_METADATA_KEY = "slotguard_reservation"
+
 
 class CreateOutcome(enum.StrEnum):
     """How a create (or reschedule) ended, as far as we can know."""
@@ -72,7 +76,7 @@ class CalendarBooking:
     @property
     def reservation_key(self) -> str | None:
         """Our reservation key, when we made this booking."""
-        return self.metadata.get("slotguard_reservation")
+        return self.metadata.get(RESERVATION_METADATA_KEY)
 
     @property
     def is_active(self) -> bool:

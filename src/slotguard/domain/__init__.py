@@ -1,7 +1,6 @@
 """The booking domain: entities, the duplicate rules and their vocabulary. Standard library only."""
 
 from slotguard.domain.decisions import (
-    LAYER2_REASONS,
     Action,
     BookingRequest,
     Decision,
@@ -27,7 +26,6 @@ from slotguard.domain.rules import early_warning, refusal, search_window
 
 __all__ = [
     "ACTIVE_STATUSES",
-    "LAYER2_REASONS",
     "Action",
     "Appointment",
     "AppointmentSource",

@@ -53,9 +53,6 @@ class Action(enum.StrEnum):
     FLAGGED = "flagged"
 
 
-LAYER2_REASONS = frozenset({Reason.EXACT_DUPLICATE, Reason.OVERLAPPING, Reason.DAILY_LIMIT})
-
-
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One outcome of a layer for one request, with the appointments that caused it."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from alembic import command
@@ -72,8 +71,3 @@ async def _with_connection(engine: AsyncEngine, action: object) -> None:
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()
-
-
-def upgrade_sync(engine: AsyncEngine) -> None:
-    """Blocking wrapper for the CLI."""
-    asyncio.run(upgrade(engine))
