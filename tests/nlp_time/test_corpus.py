@@ -157,7 +157,7 @@ CORPUS: list[tuple[str, str | None, str]] = [
     ("   ",                            None,                  "!unparseable_date"),
     ("nächste Woche",                  None,                  "!unparseable_date"),
     ("Dezember",                       None,                  "!unparseable_date"),
-    ("am 2.",                          None,                  "!unparseable_date"),
+    ("am 2.",                          None,                  "2026-12-02"),
     ("morgen oder übermorgen",         None,                  "!unparseable_date"),
     # --- times (tomorrow), German
     ("morgen",                         "14:00",               "2026-11-26 14:00"),

@@ -14,6 +14,13 @@ Rules for the ambiguous cases:
   "12/25/2026" month/day, and "12/02/2026" is refused so that the agent asks again. German
   callers use dots ("2.12."), which are always day.month.
 * A weekday stated next to a date ("Dienstag, 1. Dezember") must agree with it.
+* A day of the month alone ("am 9.", "den neunten", "on the 9th") is the next such day on or
+  after today; a month without that day is skipped ("am 31." said in November is Dec 31).
+* A day plus a span of weeks or days counts from that day: "heute in einer Woche",
+  "morgen in einer Woche", "Montag in einer Woche" (the next Monday, on or after today, plus
+  seven days), "am Mittwoch in zwei Wochen", "in zwei Wochen am Mittwoch", "a week from
+  today", "two weeks from Friday", "a week on Monday", and the British "Monday week" and
+  "tomorrow week" (one week after that day).
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ _SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?")
 _DAY_NUMBER = re.compile(r"\d{1,2}")
 _YEAR = re.compile(r"\d{4}")
 _UNIT_DAYS = {"tag": 1, "tage": 1, "tagen": 1, "day": 1, "days": 1}
-_UNIT_DAYS |= {"woche": 7, "wochen": 7, "week": 7, "weeks": 7}
+_WEEK_UNITS = {"woche": 7, "wochen": 7, "week": 7, "weeks": 7, "fortnight": 14, "fortnights": 14}
+_UNIT_DAYS |= _WEEK_UNITS
 _SHIFTS = {**dict.fromkeys(THIS_WORDS, 0), **dict.fromkeys(NEXT_WORDS, 1)}
 _SHIFTS |= dict.fromkeys(AFTER_NEXT_WORDS, 2)
 # Feb 29 recurs within 8 years (2096 → 2104), so a later year cannot help.
@@ -65,7 +73,62 @@ def parse_date(text: str, *, today: date) -> date:
 
 def _read(tokens: list[str], today: date) -> date | None:
     """Try each grammar in turn; None when none applies."""
-    return _explicit(tokens, today) or _relative(tokens, today) or _weekday(tokens, today)
+    return _day(tokens, today) or _counted_from(tokens, today)
+
+
+def _day(tokens: list[str], today: date) -> date | None:
+    """A day named on its own: a calendar date, a relative day, a weekday, a day of month."""
+    return (
+        _explicit(tokens, today)
+        or _relative(tokens, today)
+        or _weekday(tokens, today)
+        or _day_of_month(tokens, today)
+    )
+
+
+def _day_of_month(tokens: list[str], today: date) -> date | None:
+    """'9.', 'neunten', '9th' alone: the next such day of a month on or after today."""
+    number = ordinal(tokens[0]) if len(tokens) == 1 else None
+    if number is None:
+        return None
+    month_start = today.replace(day=1)
+    for _ in range(13):
+        try:
+            candidate = month_start.replace(day=number)
+        except ValueError:  # no 31st in this month
+            candidate = None
+        if candidate is not None and candidate >= today:
+            return candidate
+        month_start = (month_start + timedelta(days=32)).replace(day=1)
+    return None
+
+
+def _counted_from(tokens: list[str], today: date) -> date | None:
+    """A day and a span counted from it, in either order (see the module's rules)."""
+    for cut in range(1, len(tokens)):
+        for base, span, base_first in (
+            (tokens[:cut], tokens[cut:], True),
+            (tokens[cut:], tokens[:cut], False),
+        ):
+            days = _span_days(span, after_base=base_first)
+            day = None if days is None else _day(base, today)
+            if day is not None and days is not None:
+                return day + timedelta(days=days)
+    return None
+
+
+def _span_days(tokens: list[str], *, after_base: bool) -> int | None:
+    """'in einer Woche', 'in 2 weeks', 'a week from' (before the day), 'week' (after it)."""
+    if len(tokens) == 1 and after_base:  # "Monday week", "tomorrow week"
+        return _WEEK_UNITS.get(tokens[0])
+    if tokens[0] == "in":
+        tokens = tokens[1:]
+    elif not after_base and tokens[-1] == "from":
+        tokens = tokens[:-1]
+    if len(tokens) != 2 or tokens[1] not in _UNIT_DAYS:
+        return None
+    count = 1 if tokens[0] in ("a", "an") else cardinal(tokens[0])
+    return None if count is None else count * _UNIT_DAYS[tokens[1]]
 
 
 def _explicit(tokens: list[str], today: date) -> date | None:
