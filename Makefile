@@ -30,9 +30,11 @@ $(STAMP): requirements-dev.lock requirements.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the locked dependencies (with the test tools).
 
+# Insecure dev mode only when no Retell key variable exists at all; a key that is set but
+# empty is refused by the settings with one line instead of silently turning verification off.
 run: $(RUNTIME) ## Migrate and start the service on the embedded default (SQLite + local calendar + demo tenant).
-	SLOTGUARD_INSECURE_DEV=$${SLOTGUARD_INSECURE_DEV-$${SLOTGUARD_RETELL_API_KEY:+0}} ; \
-	SLOTGUARD_INSECURE_DEV=$${SLOTGUARD_INSECURE_DEV:-1} ; export SLOTGUARD_INSECURE_DEV ; \
+	if [ -z "$${SLOTGUARD_RETELL_API_KEY+set}" ] && [ -z "$${SLOTGUARD_INSECURE_DEV+set}" ]; then \
+	  SLOTGUARD_INSECURE_DEV=1 ; export SLOTGUARD_INSECURE_DEV ; fi ; \
 	$(BIN)/slotguard migrate && exec $(BIN)/slotguard serve
 
 migrate: $(RUNTIME) ## Upgrade the database to the newest schema.

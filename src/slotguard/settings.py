@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from slotguard.store.db import DatabaseUrlError, async_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./slotguard.db"
+# Throttling bounds guesses per client, but a short token is still a guessable one;
+# `openssl rand -hex 32` gives 64 characters.
+MIN_ADMIN_TOKEN_LENGTH = 16
 
 
 class SettingsError(ValueError):
@@ -57,17 +61,48 @@ class Settings(BaseSettings):
 
     @field_validator("retell_api_key", "admin_token")
     @classmethod
-    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
-        return value if value is not None and value.get_secret_value().strip() else None
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        # Set but empty is a mistake (an empty line in an env file), never "no key": treating
+        # it as unset would silently switch verification or the admin API to another mode.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is set but empty; give it a value or unset it")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_ADMIN_TOKEN_LENGTH} characters "
+                "(e.g. the output of `openssl rand -hex 32`)"
+            )
+        return value
 
     def serving_problem(self) -> str | None:
         """Why this configuration must not serve traffic, or None when it may."""
-        if self.retell_api_key is None and not self.insecure_dev:
+        if self.retell_api_key is not None:
+            return None
+        if not self.insecure_dev:
             return (
                 "SLOTGUARD_RETELL_API_KEY is not set: Retell signatures cannot be verified. "
                 "Set it, or set SLOTGUARD_INSECURE_DEV=1 for local development."
             )
+        if not is_loopback(self.host):
+            return (
+                f"SLOTGUARD_INSECURE_DEV=1 accepts unsigned calls and serves only on loopback, "
+                f"not on SLOTGUARD_HOST={self.host}; set SLOTGUARD_RETELL_API_KEY to serve there"
+            )
         return None
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` can only be reached from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings() -> Settings:

@@ -73,8 +73,9 @@ class TestLogin:
             f"{int(NOW.timestamp()) + 60}.{'0' * 64}",
             SessionSigner.for_token(ADMIN_TOKEN).issue(NOW.timestamp() - SESSION_SECONDS - 1),
             SessionSigner.for_token("another-token").issue(NOW.timestamp()),
+            "9" * 5000 + "." + "0" * 64,
         ],
-        ids=["garbage", "forged", "expired", "other-token"],
+        ids=["garbage", "forged", "expired", "other-token", "huge-expiry"],
     )
     async def test_invalid_cookies(self, client: httpx.AsyncClient, cookie: str) -> None:
         """Forged, expired or foreign session cookies lead back to the login page."""

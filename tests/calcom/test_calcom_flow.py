@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import select
 
+from slotguard.api.calcom import NOT_FOUND
 from slotguard.booking import reconcile
 from slotguard.booking.sync import sync_company
 from slotguard.runtime import open_context
@@ -169,19 +170,18 @@ class TestWebhookEndpoint:
     """Signature checks and replays."""
 
     async def test_bad_signature_refused_and_replay_ignored(self, stack: Stack) -> None:
-        """A wrong signature is 401; a replayed delivery changes nothing."""
+        """A wrong or non-ASCII signature gets the uniform 404; a replay changes nothing."""
         stack.emulator.book_directly(START, email="eva@example.com", name="Eva")
         await stack.deliveries(1)
         delivery = stack.emulator.webhooks.deliveries[0]
         url = "/calcom/webhook/salon-cal"
-        bad = await stack.client.post(
-            url, content=delivery.body, headers={"x-cal-signature-256": "0" * 64}
-        )
-        assert bad.status_code == 401
-        nosecret = await stack.client.post(
-            url, content=delivery.body, headers={"x-cal-signature-256": "no-secret-provided"}
-        )
-        assert nosecret.status_code == 401
+        for header in ("0" * 64, "no-secret-provided", "ä" * 64, "\u00ff" * 64):
+            bad = await stack.client.post(
+                url,
+                content=delivery.body,
+                headers={"x-cal-signature-256": header.encode("latin-1")},
+            )
+            assert (bad.status_code, bad.json()["detail"]) == (404, NOT_FOUND), header
         signature = hmac.new(WEBHOOK_SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
         replay = await stack.client.post(
             url, content=delivery.body, headers={"x-cal-signature-256": signature}
@@ -190,13 +190,16 @@ class TestWebhookEndpoint:
         assert len(await stack.appointments()) == 1
 
     async def test_unknown_company_and_ping(self, stack: Stack) -> None:
-        """An unknown company is 404; a signed PING is acknowledged."""
+        """Unknown, odd and secret-less slugs get the same 404 as a bad signature; PING is 200."""
         body = b'{"triggerEvent":"PING","createdAt":"2027-01-01T00:00:00Z","payload":{}}'
         signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-        assert (await stack.client.post("/calcom/webhook/nobody", content=body)).status_code == 404
-        ping = await stack.client.post(
-            "/calcom/webhook/salon-cal", content=body, headers={"x-cal-signature-256": signature}
-        )
+        signed = {"x-cal-signature-256": signature}
+        for slug in ("nobody", "acc-a%00", "x" * 5000, "salon-cal%C3%A4"):
+            refused = await stack.client.post(
+                f"/calcom/webhook/{slug}", content=body, headers=signed
+            )
+            assert (refused.status_code, refused.json()) == (404, {"detail": NOT_FOUND}), slug
+        ping = await stack.client.post("/calcom/webhook/salon-cal", content=body, headers=signed)
         assert (ping.status_code, ping.json()["status"]) == (200, "ping")
 
 

@@ -43,6 +43,11 @@ class TestSettings:
             ("SLOTGUARD_DATABASE_URL", "mysql://x@y/z", "invalid SLOTGUARD_DATABASE_URL"),
             ("SLOTGUARD_CONFIG", "/nonexistent/tenants.toml", "does not exist"),
             ("SLOTGUARD_INSECURE_DEV", "maybe", "invalid SLOTGUARD_INSECURE_DEV"),
+            ("SLOTGUARD_RETELL_API_KEY", "", "invalid SLOTGUARD_RETELL_API_KEY: is set but empty"),
+            ("SLOTGUARD_RETELL_API_KEY", " \t ", "invalid SLOTGUARD_RETELL_API_KEY: is set but"),
+            ("SLOTGUARD_ADMIN_TOKEN", "", "invalid SLOTGUARD_ADMIN_TOKEN: is set but empty"),
+            ("SLOTGUARD_ADMIN_TOKEN", "   ", "invalid SLOTGUARD_ADMIN_TOKEN: is set but empty"),
+            ("SLOTGUARD_ADMIN_TOKEN", "short-token", "must be at least 16 characters"),
         ],
     )
     def test_bad_value_is_one_line(self, name: str, value: str, message: str) -> None:
@@ -59,6 +64,29 @@ class TestSettings:
         os.environ["SLOTGUARD_INSECURE_DEV"] = "1"
         assert load_settings().serving_problem() is None
         del os.environ["SLOTGUARD_INSECURE_DEV"]
+        os.environ["SLOTGUARD_RETELL_API_KEY"] = "key_abc"
+        assert load_settings().serving_problem() is None
+
+    @pytest.mark.parametrize(
+        ("host", "allowed"),
+        [
+            ("127.0.0.1", True),
+            ("localhost", True),
+            ("::1", True),
+            ("127.0.0.2", True),
+            ("0.0.0.0", False),
+            ("::", False),
+            ("192.168.1.10", False),
+            ("example.com", False),
+        ],
+    )
+    def test_insecure_dev_only_on_loopback(self, host: str, allowed: bool) -> None:
+        """Unsigned calls are accepted only on a loopback address; a key lifts the limit."""
+        os.environ.update({"SLOTGUARD_INSECURE_DEV": "1", "SLOTGUARD_HOST": host})
+        problem = load_settings().serving_problem()
+        assert (problem is None) == allowed, problem
+        if not allowed:
+            assert problem is not None and "only on loopback" in problem and "\n" not in problem
         os.environ["SLOTGUARD_RETELL_API_KEY"] = "key_abc"
         assert load_settings().serving_problem() is None
 
@@ -97,6 +125,31 @@ class TestCliErrors:
         done = _cli("serve", env={"SLOTGUARD_DATABASE_URL": "sqlite:///x.db"}, cwd=tmp_path)
         assert done.returncode == 2
         assert "SLOTGUARD_INSECURE_DEV=1" in done.stderr
+
+    def test_serve_insecure_on_all_interfaces_refused(self, tmp_path: Path) -> None:
+        """``serve`` in insecure dev mode on 0.0.0.0 stops with one line, before binding."""
+        env = {
+            "SLOTGUARD_DATABASE_URL": "sqlite:///x.db",
+            "SLOTGUARD_INSECURE_DEV": "1",
+            "SLOTGUARD_HOST": "0.0.0.0",
+        }
+        done = _cli("serve", env=env, cwd=tmp_path)
+        assert done.returncode == 2
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("slotguard: error: SLOTGUARD_INSECURE_DEV=1") and "loopback" in line
+
+    def test_unreachable_database_is_one_line(self, tmp_path: Path) -> None:
+        """A wrong PostgreSQL port stops ``migrate`` and ``serve`` with one line, no traceback."""
+        env = {
+            "SLOTGUARD_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nothing",
+            "SLOTGUARD_RETELL_API_KEY": "key_abc",
+        }
+        for command in ("migrate", "serve"):
+            done = _cli(command, env=env, cwd=tmp_path)
+            assert done.returncode == 2, done.stderr
+            [line] = done.stderr.strip().splitlines()
+            assert line.startswith("slotguard: error: cannot reach the database: "), line
+            assert "127.0.0.1" in line or "refused" in line.lower(), line
 
     def test_tenants_apply_twice(self, tmp_path: Path) -> None:
         """Migrate, then ``tenants apply`` twice: created once, unchanged the second time."""

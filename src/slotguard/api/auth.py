@@ -89,9 +89,18 @@ class SessionSigner:
     def valid(self, cookie: str | None, now: float) -> bool:
         """True for an unexpired cookie this signer issued."""
         expiry_text, _, mac = (cookie or "").partition(".")
-        if not (expiry_text.isascii() and expiry_text.isdigit()) or int(expiry_text) <= now:
+        if not _is_epoch(expiry_text) or int(expiry_text) <= now:
             return False
         return hmac.compare_digest(mac.encode(), self._mac(int(expiry_text)).encode())
 
     def _mac(self, expiry: int) -> str:
         return hmac.new(self.key, str(expiry).encode(), hashlib.sha256).hexdigest()
+
+
+# Epoch seconds have 10 digits until the year 2286; a longer "expiry" is forged, and
+# converting thousands of digits would hit Python's int-size limit and raise.
+_MAX_EPOCH_DIGITS = 12
+
+
+def _is_epoch(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= _MAX_EPOCH_DIGITS

@@ -1,8 +1,18 @@
-"""POST /calcom/webhook/{company}: verify, store first, answer 200, apply (Layer 3)."""
+"""POST /calcom/webhook/{company}: verify, store first, answer 200, apply (Layer 3).
+
+Every request that does not carry a valid signature for a configured company gets the same
+404, whether the slug is unknown, has no secret, or the signature is wrong: nobody learns
+which companies exist. The precise reason goes to the log. Slugs come from a small
+per-process table refreshed at most every TARGETS_REFRESH_SECONDS, so unauthenticated
+requests cannot make the database do work.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
+import time
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
@@ -17,31 +27,60 @@ from slotguard.store.companies import CompanyRepository
 router = APIRouter(prefix="/calcom", tags=["calcom"])
 log = get_logger("calcom_webhooks")
 
+NOT_FOUND = "no Cal.com webhook here accepts this request"
+# A new company (or a changed secret variable) is seen within this time; unknown slugs
+# cost at most one query per this interval and process.
+TARGETS_REFRESH_SECONDS = 5.0
+# Longest slug we look up or log; the column holds 64.
+_MAX_SLUG = 64
+
+
+@dataclass
+class _Targets:
+    """Slug → (company id, name of its webhook secret variable), with when it was read."""
+
+    by_slug: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    read_at: float = float("-inf")
+    # Verifying against a throwaway secret when there is none keeps the timing uniform.
+    decoy: str = field(default_factory=lambda: secrets.token_hex(32))
+
+
+async def _targets(request: Request) -> _Targets:
+    cache: _Targets | None = getattr(request.app.state, "calcom_targets", None)
+    if cache is None:
+        cache = request.app.state.calcom_targets = _Targets()
+    if time.monotonic() - cache.read_at >= TARGETS_REFRESH_SECONDS:
+        ctx: Context = request.state.ctx
+        async with ctx.sessions() as session:
+            found = await CompanyRepository(session).all()
+        cache.by_slug = {c.slug: (c.id, c.calcom_webhook_secret_env) for c in found}
+        cache.read_at = time.monotonic()
+    return cache
+
 
 @router.post("/webhook/{company}")
 async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
     """A Cal.com webhook for one company, signed with that company's webhook secret."""
     ctx: Context = request.state.ctx
-    async with ctx.sessions() as session:
-        target = await CompanyRepository(session).by_slug(company)
-    if target is None:
-        raise HTTPException(404, f"unknown company {company!r}")
-    secret_env = target.calcom_webhook_secret_env
-    secret = os.environ.get(secret_env) if secret_env else None
-    if not secret:
-        raise HTTPException(404, f"company {company!r} has no Cal.com webhook secret configured")
     body = await read_limited(request)
-    problem = verify(body, secret, request.headers.get("x-cal-signature-256"))
-    if problem is not None:
-        log.warning("calcom_signature_refused", company=company, problem=problem)
-        raise HTTPException(401, problem)
+    targets = await _targets(request)
+    company_id, secret_env = targets.by_slug.get(company[: _MAX_SLUG + 1], (None, None))
+    secret = os.environ.get(secret_env) if secret_env else None
+    problem = verify(body, secret or targets.decoy, request.headers.get("x-cal-signature-256"))
+    if company_id is None:
+        problem = "unknown company"
+    elif not secret:
+        problem = "no Cal.com webhook secret configured"
+    if problem is not None or company_id is None:
+        log.warning("calcom_webhook_refused", company=company[:_MAX_SLUG], problem=problem)
+        raise HTTPException(404, NOT_FOUND)
     try:
         event = WebhookBody.model_validate(parse_json_object(body))
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise HTTPException(400, f"invalid Cal.com webhook: {where}: {first['msg']}") from None
-    stored = await store_event(ctx, target.id, event, body)
+    stored = await store_event(ctx, company_id, event, body)
     if not stored.created:
         ctx.metrics.webhook_events.labels(
             provider="calcom", trigger=event.triggerEvent, outcome="duplicate"

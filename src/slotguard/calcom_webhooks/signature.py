@@ -20,6 +20,9 @@ def verify(body: bytes, secret: str, header: str | None) -> str | None:
         return "missing X-Cal-Signature-256"
     if header.strip() == NO_SECRET:
         return "webhook sent without a secret; configure the secret in Cal.com"
-    if not hmac.compare_digest(sign(body, secret), header.strip().lower()):
+    given = header.strip().lower()
+    # A header is Latin-1 text: anything but ASCII hex cannot match, and compare_digest
+    # would raise on it instead of answering.
+    if not given.isascii() or not hmac.compare_digest(sign(body, secret), given):
         return "invalid X-Cal-Signature-256"
     return None

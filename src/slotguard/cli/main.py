@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from slotguard import tenants
 from slotguard.booking import reconcile as reconcile_use_case
@@ -345,3 +346,12 @@ def main() -> None:
     except (SettingsError, tenants.TenantsFileError, DatabaseUrlError, CliError) as error:
         print(f"slotguard: error: {error}", file=sys.stderr)
         sys.exit(2)
+    except (OSError, OperationalError, InterfaceError) as error:
+        print(f"slotguard: error: cannot reach the database: {_first_line(error)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _first_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else 'no detail'}"
