@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from slotguard.domain import OpeningHours
+from slotguard.public_holidays import check_region
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -66,13 +68,57 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Minutes = Annotated[int, Field(ge=0, lt=24 * 60)]
+NoticeMinutes = Annotated[int, Field(ge=0, le=30 * 24 * 60)]
+GridMinutes = Annotated[int, Field(ge=5, le=240)]
+
+
 class ServiceSpec(_Strict):
-    """One service as written in the tenants file."""
+    """One service as written in the tenants file; its rules override the company's."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     aliases: tuple[str, ...] = ()
     duration_minutes: Annotated[int, Field(gt=0, le=MAX_SERVICE_MINUTES)]
     calcom_event_type_id: int | None = None
+    notice_minutes: NoticeMinutes | None = None
+    buffer_minutes: Minutes | None = None
+    grid_minutes: GridMinutes | None = None
+
+
+class ClosureSpec(_Strict):
+    """Closed local days, ``from`` to ``to`` inclusive (one day when ``to`` is left out)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    first: date = Field(alias="from")
+    last: date | None = Field(default=None, alias="to")
+    label: Annotated[str, Field(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClosureSpec:
+        if self.last is not None and self.last < self.first:
+            raise ValueError(f"closure ends ({self.last}) before it starts ({self.first})")
+        return self
+
+    @property
+    def until(self) -> date:
+        """The last closed day."""
+        return self.last or self.first
+
+
+class StaffSpec(_Strict):
+    """One person of a company: the services they offer and their working hours."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    aliases: tuple[str, ...] = ()
+    services: tuple[str, ...] | None = None  # None: every service of the company
+    working_hours: dict[str, str] | None = None  # None: the company's opening hours
+    calcom_event_type_ids: dict[str, int] = Field(default_factory=dict)  # service → event type
+
+    @field_validator("working_hours")
+    @classmethod
+    def _valid_hours(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else _check_week(value)
 
 
 class CompanySpec(_Strict):
@@ -90,7 +136,14 @@ class CompanySpec(_Strict):
     calcom_api_key_env: str | None = None
     calcom_webhook_secret_env: str | None = None
     opening_hours: dict[str, str] = Field(default_factory=dict)
+    notice_minutes: NoticeMinutes = 0
+    buffer_minutes: Minutes = 0
+    horizon_days: Annotated[int, Field(ge=1, le=3660)] | None = None
+    grid_minutes: GridMinutes | None = None
+    public_holidays: str | None = None  # a region such as "DE-BY", see public_holidays.py
+    closures: tuple[ClosureSpec, ...] = ()
     services: Annotated[tuple[ServiceSpec, ...], Field(min_length=1)]
+    staff: tuple[StaffSpec, ...] = ()
 
     @field_validator("timezone")
     @classmethod
@@ -104,10 +157,21 @@ class CompanySpec(_Strict):
     @field_validator("opening_hours")
     @classmethod
     def _valid_hours(cls, value: dict[str, str]) -> dict[str, str]:
-        for day, spec in value.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
-            parse_ranges(spec)
+        return _check_week(value)
+
+    @field_validator("public_holidays")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        return None if value is None else check_region(value)
+
+    @field_validator("closures")
+    @classmethod
+    def _no_overlap(cls, value: tuple[ClosureSpec, ...]) -> tuple[ClosureSpec, ...]:
+        ordered = sorted(value, key=lambda c: c.first)
+        for before, after in itertools.pairwise(ordered):
+            if after.first <= before.until:
+                first, second = (f"{c.first}–{c.until}" for c in (before, after))
+                raise ValueError(f"closures {first} and {second} overlap")
         return value
 
     @model_validator(mode="after")
@@ -123,7 +187,24 @@ class CompanySpec(_Strict):
             missing = [s.name for s in self.services if s.calcom_event_type_id is None]
             if missing:
                 raise ValueError(f"services without calcom_event_type_id: {', '.join(missing)}")
+        self._check_staff()
         return self
+
+    def _check_staff(self) -> None:
+        offered = {s.name.casefold() for s in self.services}
+        _no_repeats("staff name", [p.name.casefold() for p in self.staff])
+        for index, person in enumerate(self.staff):
+            where = f"staff[{index}] ({person.name})"
+            named = list(person.services or ()) + list(person.calcom_event_type_ids)
+            unknown = [name for name in named if name.casefold() not in offered]
+            if unknown:
+                raise ValueError(f"{where}: unknown service {unknown[0]!r}")
+        for service in self.services:
+            length = service.duration_minutes + (service.buffer_minutes or self.buffer_minutes)
+            if length > 24 * 60:
+                raise ValueError(
+                    f"service {service.name!r}: its length plus buffer is longer than a day"
+                )
 
     def hours(self) -> OpeningHours:
         """Opening hours as the domain value."""
@@ -144,6 +225,14 @@ class TenantsSpec(_Strict):
         _no_repeats("retell agent id", [a for c in self.companies for a in c.retell_agent_ids])
         _no_repeats("phone number", [p for c in self.companies for p in c.phone_numbers])
         return self
+
+
+def _check_week(value: dict[str, str]) -> dict[str, str]:
+    for day, spec in value.items():
+        if day not in WEEKDAYS:
+            raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+        parse_ranges(spec)
+    return value
 
 
 def parse_ranges(spec: str) -> tuple[tuple[time, time], ...]:

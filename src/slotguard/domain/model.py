@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from slotguard.domain.salon import BookingRules, StaffMember
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -97,6 +99,10 @@ class Service:
     duration_minutes: int
     aliases: tuple[str, ...] = ()
     calcom_event_type_id: int | None = None
+    # The company's rules apply where these are None (minutes).
+    notice_minutes: int | None = None
+    buffer_minutes: int | None = None
+    grid_minutes: int | None = None
 
     @property
     def duration(self) -> timedelta:
@@ -160,11 +166,23 @@ class Company:
     opening_hours: OpeningHours
     calcom_api_key_env: str | None = None
     calcom_webhook_secret_env: str | None = None
+    rules: BookingRules = field(default_factory=BookingRules)
+    staff: tuple[StaffMember, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
         """The company's IANA zone."""
         return ZoneInfo(self.timezone)
+
+    def rules_for(self, service: Service) -> BookingRules:
+        """The company's rules with the service's own notice, buffer and grid applied."""
+        return self.rules.overridden(
+            service.notice_minutes, service.buffer_minutes, service.grid_minutes
+        )
+
+    def staff_for(self, service: Service) -> tuple[StaffMember, ...]:
+        """The people who offer ``service`` (empty when the company names no staff)."""
+        return tuple(p for p in self.staff if p.offers(service.name))
 
 
 @dataclass(frozen=True, slots=True)

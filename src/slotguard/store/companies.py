@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slotguard import public_holidays
 from slotguard.domain import Company, Language, OpeningHours, Service
+from slotguard.domain.salon import BookingRules, Closure, StaffMember
 from slotguard.store.tables import AgentRouteRow, CompanyRow, ServiceRow
-from slotguard.tenants import WEEKDAYS, CompanySpec, TenantsSpec, parse_ranges
+from slotguard.tenants import (
+    WEEKDAYS,
+    ClosureSpec,
+    CompanySpec,
+    ServiceSpec,
+    StaffSpec,
+    TenantsSpec,
+    parse_ranges,
+)
 
 ROUTE_AGENT = "agent_id"
 ROUTE_PHONE = "phone_number"
@@ -25,9 +36,82 @@ class ApplyResult:
     unchanged: int
 
 
+# The company fields of the tenants file kept together in ``companies.rules``.
+_COMPANY_RULES = (
+    "notice_minutes",
+    "buffer_minutes",
+    "horizon_days",
+    "grid_minutes",
+    "public_holidays",
+    "closures",
+    "staff",
+)
+_SERVICE_RULES = ("notice_minutes", "buffer_minutes", "grid_minutes")
+
+
+def staff_key(name: str) -> str:
+    """The stable key of a person: the name with case and spacing folded."""
+    return " ".join(name.split()).casefold()
+
+
+def _week(hours: dict[str, str]) -> OpeningHours:
+    return OpeningHours({WEEKDAYS.index(d): parse_ranges(s) for d, s in hours.items()})
+
+
+def rules_from_row(data: dict[str, Any] | None, language: str) -> BookingRules:
+    """The company's booking rules from ``companies.rules`` (defaults when empty)."""
+    data = data or {}
+    region = data.get("public_holidays")
+    closures = tuple(
+        Closure(c.first, c.until, c.label)
+        for c in (ClosureSpec.model_validate(item) for item in data.get("closures", ()))
+    )
+    return BookingRules(
+        notice=timedelta(minutes=data.get("notice_minutes") or 0),
+        buffer=timedelta(minutes=data.get("buffer_minutes") or 0),
+        horizon_days=data.get("horizon_days"),
+        grid_minutes=data.get("grid_minutes"),
+        closures=closures,
+        holidays=public_holidays.lookup(region, language) if region else None,
+    )
+
+
+def staff_from_row(data: dict[str, Any] | None) -> tuple[StaffMember, ...]:
+    """The company's people from ``companies.rules``."""
+    people = (StaffSpec.model_validate(item) for item in (data or {}).get("staff", ()))
+    return tuple(
+        StaffMember(
+            key=staff_key(p.name),
+            name=p.name,
+            aliases=p.aliases,
+            services=None if p.services is None else frozenset(n.casefold() for n in p.services),
+            hours=None if p.working_hours is None else _week(p.working_hours),
+            event_types={n.casefold(): t for n, t in p.calcom_event_type_ids.items()},
+        )
+        for p in people
+    )
+
+
+def company_rules(spec: CompanySpec) -> dict[str, Any] | None:
+    """What ``companies.rules`` holds for ``spec``; None when every rule is the default."""
+    data = spec.model_dump(mode="json", by_alias=True, include=set(_COMPANY_RULES))
+    defaults = CompanySpec.model_fields
+    kept = {k: v for k, v in data.items() if v != _default(defaults[k].get_default())}
+    return kept or None
+
+
+def service_rules(spec: ServiceSpec) -> dict[str, Any] | None:
+    """What ``services.rules`` holds for ``spec``; None when it overrides nothing."""
+    kept = {k: getattr(spec, k) for k in _SERVICE_RULES if getattr(spec, k) is not None}
+    return kept or None
+
+
+def _default(value: Any) -> Any:
+    return [] if value == () else value
+
+
 def company_from_row(row: CompanyRow) -> Company:
     """Map a row to the domain value."""
-    weekly = {WEEKDAYS.index(d): parse_ranges(s) for d, s in (row.opening_hours or {}).items()}
     return Company(
         id=row.id,
         slug=row.slug,
@@ -37,9 +121,11 @@ def company_from_row(row: CompanyRow) -> Company:
         max_appointments_per_day=row.max_appointments_per_day,
         same_service_window_days=row.same_service_window_days,
         calendar=row.calendar,
-        opening_hours=OpeningHours(weekly),
+        opening_hours=_week(row.opening_hours or {}),
         calcom_api_key_env=row.calcom_api_key_env,
         calcom_webhook_secret_env=row.calcom_webhook_secret_env,
+        rules=rules_from_row(row.rules, row.language),
+        staff=staff_from_row(row.rules),
     )
 
 
@@ -52,6 +138,9 @@ def service_from_row(row: ServiceRow) -> Service:
         duration_minutes=row.duration_minutes,
         aliases=tuple(row.aliases or ()),
         calcom_event_type_id=row.calcom_event_type_id,
+        notice_minutes=(row.rules or {}).get("notice_minutes"),
+        buffer_minutes=(row.rules or {}).get("buffer_minutes"),
+        grid_minutes=(row.rules or {}).get("grid_minutes"),
     )
 
 
@@ -161,6 +250,7 @@ class CompanyRepository:
             "calcom_api_key_env": spec.calcom_api_key_env,
             "calcom_webhook_secret_env": spec.calcom_webhook_secret_env,
             "opening_hours": dict(spec.opening_hours),
+            "rules": company_rules(spec),
         }
         if row is None:
             row = CompanyRow(slug=spec.slug, **values)
@@ -194,6 +284,7 @@ class CompanyRepository:
                 "aliases": list(service.aliases),
                 "duration_minutes": service.duration_minutes,
                 "calcom_event_type_id": service.calcom_event_type_id,
+                "rules": service_rules(service),
                 "active": True,
             }
             row = rows.pop(service.name, None)

@@ -69,6 +69,8 @@ class CompanyRow(Base):
     calcom_api_key_env: Mapped[str | None] = mapped_column(String(128))
     calcom_webhook_secret_env: Mapped[str | None] = mapped_column(String(128))
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # notice, buffer, horizon, grid, holidays, closures and staff, as in the tenants file
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(server_default=_now_default())
     updated_at: Mapped[datetime] = mapped_column(server_default=_now_default())
 
@@ -96,6 +98,7 @@ class ServiceRow(Base):
     duration_minutes: Mapped[int] = mapped_column(Integer)
     calcom_event_type_id: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # notice, buffer, grid overrides
 
 
 class CustomerRow(Base):
@@ -194,6 +197,7 @@ class AppointmentRow(Base):
         ForeignKey("appointments.id", ondelete="SET NULL")
     )
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    staff_key: Mapped[str | None] = mapped_column(String(100))  # the person who serves it
     reconcile_attempts: Mapped[int] = mapped_column(Integer, default=0)
     deleted_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(server_default=_now_default())
