@@ -13,7 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from slotguard.booking.errors import BookingError, InvalidArgument, UnknownService, UnknownTenant
+from slotguard.booking.errors import (
+    AmbiguousService,
+    BookingError,
+    InvalidArgument,
+    UnknownService,
+    UnknownTenant,
+)
 from slotguard.booking.replies import ErrorReason, Reply, error
 from slotguard.calendar import CalendarUnreachable
 from slotguard.observability import get_logger
@@ -29,6 +35,13 @@ def _invalid(exc: Exception) -> Reply:
 
 def _unknown_service(exc: Exception) -> Reply:
     assert isinstance(exc, UnknownService)
+    if isinstance(exc, AmbiguousService):
+        return error(
+            ErrorReason.AMBIGUOUS_SERVICE,
+            requested_service=exc.requested,
+            candidates=exc.candidates,
+            offered_services=exc.offered,
+        )
     return error(
         ErrorReason.UNKNOWN_SERVICE, requested_service=exc.requested, offered_services=exc.offered
     )

@@ -3,6 +3,7 @@
 BookingError
 ├── InvalidArgument      a missing, malformed or impossible argument (date in the past …)
 ├── UnknownService       the service named is not offered (carries the offered names)
+│   └── AmbiguousService two offered services fit the name about equally (carries both)
 └── UnknownTenant        the call cannot be routed to a company
 """
 
@@ -30,6 +31,14 @@ class UnknownService(BookingError):
         super().__init__(f"unknown service {requested!r}")
         self.requested = requested
         self.offered = offered
+
+
+class AmbiguousService(UnknownService):
+    """The name fits two or more offered services about equally; the agent asks which."""
+
+    def __init__(self, requested: str, offered: list[str], candidates: list[str]) -> None:
+        super().__init__(requested, offered)
+        self.candidates = candidates
 
 
 class UnknownTenant(BookingError):

@@ -38,6 +38,7 @@ class ErrorReason(enum.StrEnum):
 
     INVALID_ARGUMENT = "invalid_argument"
     UNKNOWN_SERVICE = "unknown_service"
+    AMBIGUOUS_SERVICE = "ambiguous_service"  # two services fit: ask which (``candidates``)
     UNKNOWN_TENANT = "unknown_tenant"
     CALENDAR_UNREACHABLE = "calendar_unreachable"
     BUSY = "busy"  # the same request is still being processed elsewhere

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slotguard import nlp_time
+from slotguard import nlp_time, spoken
 from slotguard.booking.context import Context
-from slotguard.booking.errors import InvalidArgument, UnknownService, UnknownTenant
+from slotguard.booking.errors import (
+    AmbiguousService,
+    InvalidArgument,
+    UnknownService,
+    UnknownTenant,
+)
 from slotguard.domain import Company, Customer, Service, TimeRange
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CallRepository, CustomerRepository
@@ -129,26 +133,20 @@ async def _identify(
     return None
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold().strip()
-    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        text = text.replace(a, b)
-    return " ".join(text.replace("-", " ").split())
-
-
 def service_for(services: list[Service], requested: str | None) -> Service:
-    """Match a spoken service name case-insensitively, by name or alias; raises UnknownService."""
+    """The service the caller means (see `spoken.services`); raises UnknownService or
+    AmbiguousService (two services fit about equally: the agent asks which)."""
     offered = [s.name for s in services]
     if not requested or not requested.strip():
         raise UnknownService(requested or "", offered)
-    wanted = _fold(requested)
-    for service in services:
-        if wanted in {_fold(n) for n in (service.name, *service.aliases)}:
-            return service
-    partial = [s for s in services if any(wanted in _fold(n) for n in (s.name, *s.aliases))]
-    if len(partial) == 1:
-        return partial[0]
-    raise UnknownService(requested, offered)
+    names = [spoken.ServiceNames(s.name, (s.name, *s.aliases)) for s in services]
+    try:
+        meant = spoken.match_service(requested, names)
+    except spoken.AmbiguousMatch as ambiguous:
+        raise AmbiguousService(requested, offered, ambiguous.candidates) from None
+    if meant is None:
+        raise UnknownService(requested, offered)
+    return next(s for s in services if s.name == meant)
 
 
 def business_hours(company: Company) -> nlp_time.BusinessHours | None:
@@ -180,6 +178,8 @@ def requested_span(
             hours=business_hours(company),
         )
     except nlp_time.TimeParseError as problem:
+        if problem.kind is nlp_time.TimeParseErrorKind.MISSING_TIME:  # no time in either
+            raise InvalidArgument("time", "missing") from None
         raise InvalidArgument(_field_of(problem), problem.kind.value, problem.phrase) from None
     assert isinstance(start, datetime)
     # Absolute time from here on: wall-clock arithmetic and fold=1 comparisons across zones

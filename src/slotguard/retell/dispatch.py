@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from slotguard import spoken
 from slotguard.booking.availability import check_availability
 from slotguard.booking.book import BookArgs, book_appointment
 from slotguard.booking.cancel import cancel_appointment
@@ -48,6 +49,17 @@ def _text(args: dict[str, Any], name: str, *, required: bool = False) -> str | N
     return text
 
 
+def _email(args: dict[str, Any]) -> str | None:
+    """The caller's email address, spoken forms ("max at example dot com") made exact."""
+    text = _text(args, "customer_email")
+    if text is None:
+        return None
+    try:
+        return spoken.spoken_email(text)
+    except spoken.InvalidEmail:
+        raise InvalidArgument("customer_email", "invalid_email", text) from None
+
+
 def _flag(args: dict[str, Any], name: str) -> bool:
     value = args.get(name, False)
     if isinstance(value, bool):
@@ -86,8 +98,8 @@ async def _collect(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
         customer_name=_text(args, "customer_name", required=True),
         service=_text(args, "service", required=True),
         date=_text(args, "date", required=True),
-        time=_text(args, "time", required=True),
-        customer_email=_text(args, "customer_email"),
+        time=_text(args, "time"),  # may be said in `date`: "morgen um 14 Uhr"
+        customer_email=_email(args),
     )
 
 
@@ -96,8 +108,8 @@ async def _book(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
         customer_name=_text(args, "customer_name", required=True),
         service=_text(args, "service", required=True),
         date=_text(args, "date", required=True),
-        time=_text(args, "time", required=True),
-        customer_email=_text(args, "customer_email"),
+        time=_text(args, "time"),  # may be said in `date`: "morgen um 14 Uhr"
+        customer_email=_email(args),
         confirm_duplicate=_flag(args, "confirm_duplicate"),
     )
     return await book_appointment(ctx, call, book)
@@ -112,7 +124,7 @@ async def _reschedule(ctx: Context, call: CallRef, args: dict[str, Any]) -> Repl
         ctx,
         call,
         new_date=_text(args, "new_date", required=True),
-        new_time=_text(args, "new_time", required=True),
+        new_time=_text(args, "new_time"),
         date=_text(args, "date"),
         time=_text(args, "time"),
         service=_text(args, "service"),

@@ -70,6 +70,11 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
             "error",
             "unknown_service",
         ): "Diese Leistung bieten wir nicht an. Möglich sind: {services}.",
+        ("error", "ambiguous_service"): "Meinen Sie {candidates}?",
+        (
+            "error",
+            "invalid_email",
+        ): "Die E-Mail-Adresse habe ich nicht richtig verstanden. Können Sie sie bitte noch einmal langsam sagen?",
         ("error", "unknown_tenant"): "Dieser Anschluss ist für Terminbuchungen nicht eingerichtet.",
         (
             "error",
@@ -119,6 +124,11 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
             "nonexistent_time",
         ): "That time does not exist that day because of the clock change. Please name another.",
         ("error", "unknown_service"): "We do not offer that service. We offer: {services}.",
+        ("error", "ambiguous_service"): "Do you mean {candidates}?",
+        (
+            "error",
+            "invalid_email",
+        ): "I did not catch the email address. Could you say it again slowly?",
         ("error", "unknown_tenant"): "This line is not set up for bookings.",
         (
             "error",
@@ -179,6 +189,7 @@ def _values(reply: Reply, language: str) -> dict[str, str]:
         if alternatives
         else _NO_ALTERNATIVES[language],
         "services": ", ".join(reply.facts.get("offered_services", [])),
+        "candidates": _AND[language].join(reply.facts.get("candidates", [])),
         "field": str(reply.facts.get("field", "")),
         "count": str(len(reply.existing)),
         "name": f", {name}" if name else "",
