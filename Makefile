@@ -9,10 +9,10 @@ RUNTIME := $(VENV)/.runtime
 SLOTGUARD_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export SLOTGUARD_TEST_PG_URL
 
-.PHONY: run test lint typecheck pytest bench migrate clean help
+.PHONY: run test lint typecheck pytest bench migrate clean help pg-cluster-up pg-cluster-down
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 # Reinstall only when a lock or the project metadata changed. `make run` needs only the
 # runtime lock; the test tools (pytest, mypy, ruff, playwright) come with `make test`.
@@ -60,6 +60,12 @@ bench: $(STAMP) ## Benchmarks on PostgreSQL (long); JSON to stdout and bench/res
 	  echo "== bench/$$name" >&2; \
 	  $(BIN)/python -m bench.$$name $(BENCH_ARGS) | tee bench/results/$$name.json; \
 	done
+
+pg-cluster-up: ## A local pg_auto_failover cluster (monitor, primary, standby) on loopback; prints its URL.
+	scripts/pg-cluster.sh up
+
+pg-cluster-down: ## Stop the local pg_auto_failover cluster and remove its directory.
+	scripts/pg-cluster.sh down
 
 clean: ## Remove the venv and local databases.
 	rm -rf $(VENV) slotguard.db slotguard.db-wal slotguard.db-shm

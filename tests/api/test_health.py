@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.api import create_app
@@ -25,6 +26,32 @@ class TestHealth:
         assert (health.status_code, health.json()) == (200, {"status": "ok"})
         assert ready.status_code == 200
         assert ready.json()["database"] == "reachable"
+        if db_url.startswith("postgresql"):
+            where = make_url(db_url)
+            assert ready.json()["node"] == f"{where.host}:{where.port or 5432}"
+        else:
+            assert "node" not in ready.json()
+
+    async def test_multi_host_url_skips_a_dead_host(self, pg_url: str) -> None:
+        """A multi-host URL whose first host is down connects to the next; /readyz names it."""
+        where = make_url(pg_url)
+        node = f"{where.host}:{where.port or 5432}"
+        url = f"postgresql://{where.username}@127.0.0.1:1,{node}/{where.database}"
+        settings = Settings(
+            database_url=f"{url}?target_session_attrs=read-write",
+            insecure_dev=True,
+            reconcile_interval_seconds=0,
+        )
+        async with lifespan_client(create_app(settings)) as client:
+            ready = await client.get("/readyz")
+            # No tenant is applied here: the answer proves the agent route was looked up.
+            routed = await client.post(
+                "/retell/functions/check_customer",
+                content=b'{"call": {"call_id": "mh-1", "agent_id": "agent_nobody"}, "args": {}}',
+            )
+        assert (ready.status_code, ready.json()["node"]) == (200, node)
+        assert routed.status_code == 200
+        assert (routed.json()["status"], routed.json()["reason"]) == ("error", "unknown_tenant")
 
     async def test_not_ready_before_migrations(self, tmp_path: Path) -> None:
         """An unmigrated database makes /readyz answer 503 and say what to run."""

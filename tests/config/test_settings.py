@@ -36,6 +36,28 @@ class TestSettings:
         assert async_url(url).drivername == driver
 
     @pytest.mark.parametrize(
+        ("url", "hosts", "database"),
+        [
+            (
+                "postgresql://u@10.0.0.1:5432,10.0.0.2:5433/db?target_session_attrs=read-write",
+                ("10.0.0.1:5432", "10.0.0.2:5433"),
+                "db",
+            ),
+            ("postgresql://u:p@a,b:6432/app", ("a", "b:6432"), "app"),
+            ("postgresql://u@/db?host=a:1&host=b:2", ("a:1", "b:2"), "db"),
+        ],
+    )
+    def test_multi_host_urls(self, url: str, hosts: tuple[str, ...], database: str) -> None:
+        """libpq's multi-host form keeps every host, in order, and the read-write target."""
+        target = async_url(url)
+        assert (target.drivername, target.database) == ("postgresql+asyncpg", database)
+        assert target.query["host"] == hosts
+        if "target_session_attrs" in url:
+            assert target.query["target_session_attrs"] == "read-write"
+        os.environ["SLOTGUARD_DATABASE_URL"] = url
+        assert load_settings().database_url == url
+
+    @pytest.mark.parametrize(
         ("name", "value", "message"),
         [
             ("SLOTGUARD_PORT", "eighty", "invalid SLOTGUARD_PORT"),

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from slotguard.booking.context import Context
 from slotguard.observability import exposition
+from slotguard.store.db import server_node
 from slotguard.store.migrate import schema_state
 
 router = APIRouter()
@@ -22,25 +23,34 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the newest migration."""
+    """The database answers and its schema is at the newest migration.
+
+    On PostgreSQL ``node`` names the server answering (``address:port``): behind a multi-host
+    URL, the primary this process writes to.
+    """
     ctx: Context = request.state.ctx
     try:
         state = await schema_state(ctx.engine)
+        node = await server_node(ctx.engine)
     except (SQLAlchemyError, OSError) as error:
         return JSONResponse(
             {"status": "unavailable", "database": f"unreachable: {type(error).__name__}"},
             status_code=503,
         )
+    where = {} if node is None else {"node": node}
     if not state.at_head:
         return JSONResponse(
             {
                 "status": "unavailable",
                 "database": "reachable",
+                **where,
                 "migrations": f"at {state.current}, head is {state.head}; run `slotguard migrate`",
             },
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "database": "reachable", "migrations": state.head})
+    return JSONResponse(
+        {"status": "ok", "database": "reachable", **where, "migrations": state.head}
+    )
 
 
 @router.get("/metrics")

@@ -34,12 +34,15 @@ from slotguard.domain import (
     Service,
     TimeRange,
 )
+from slotguard.observability import get_logger
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.customers import CallRepository
+from slotguard.store.db import database_unavailable
 from slotguard.store.decisions import DecisionRecord
 from slotguard.store.integrity import refusal_reason
 
 FUNCTION = "book_appointment"
+log = get_logger("booking")
 
 
 @dataclass(frozen=True)
@@ -92,17 +95,78 @@ async def _book(ctx: Context, company: Company, call: CallRef, args: BookArgs) -
     caller = await caller_for(
         ctx, company, call, name=args.customer_name, email=args.customer_email
     )
-    held = await reserve(
-        ctx, caller, service, span, confirmed=args.confirm_duplicate, function=FUNCTION
-    )
+    key = uuid.uuid4().hex
+    try:
+        held = await reserve(
+            ctx, caller, service, span, confirmed=args.confirm_duplicate, function=FUNCTION, key=key
+        )
+    except Exception as problem:
+        if database_unavailable(problem):
+            # A COMMIT cut off by a failover may have reached the standby: fail that row
+            # (never sent to the calendar) before the idempotency key lets a retry run.
+            ctx.repairs.add(f"fail in-doubt reservation {key[:12]}", lambda: _fail_held(ctx, key))
+        raise
     if isinstance(held, Reply):
         return held
+    result: CreateResult | None = None
+    unreachable = False
     try:
-        result = await ctx.calendar(company).create_booking(held.request)
-    except CalendarUnreachable as problem:
-        result = CreateResult(CreateOutcome.REFUSED, detail=f"not sent: {problem}")
-        return await settle(ctx, held, result, unreachable=True)
-    return await settle(ctx, held, result)
+        try:
+            result = await ctx.calendar(company).create_booking(held.request)
+        except CalendarUnreachable as problem:
+            result = CreateResult(CreateOutcome.REFUSED, detail=f"not sent: {problem}")
+            unreachable = True
+        return await settle(ctx, held, result, unreachable=unreachable)
+    except Exception as problem:
+        if not database_unavailable(problem):
+            raise
+        return _unrecorded(held, result, unreachable, problem)
+
+
+async def _fail_held(ctx: Context, key: str) -> None:
+    async with ctx.sessions() as session, session.begin():
+        repo = AppointmentRepository(session)
+        row = await repo.by_reservation_key(key)
+        if row is not None:
+            await repo.set_status(
+                row.id,
+                AppointmentStatus.FAILED,
+                ctx.clock(),
+                only_from=frozenset({AppointmentStatus.PENDING}),
+                reason="database failover during reserve; never sent to the calendar",
+            )
+
+
+def _unrecorded(
+    held: Held, result: CreateResult | None, unreachable: bool, problem: Exception
+) -> Reply:
+    """The reply when the database went away after the slot was held (a failover).
+
+    The pending row was committed (synchronously replicated), so the reconciler of any host
+    settles it from the calendar by its reservation key; the caller hears what the calendar
+    said, and a create is never sent again.
+    """
+    company = held.caller.company
+    local = held.appointment.span.start.astimezone(company.tz)
+    outcome = None if result is None else result.outcome
+    log.warning(
+        "settle_deferred",
+        appointment_id=held.appointment.id,
+        reservation_key=held.request.reservation_key,
+        calendar=outcome.value if outcome else "unknown",
+        error=type(problem).__name__,
+    )
+    if result is not None and outcome is CreateOutcome.BOOKED:
+        booked = replace(held.appointment, status=AppointmentStatus.BOOKED)
+        return Reply(
+            Status.BOOKED, requested_start=local, appointment=AppointmentView.of(booked, company.tz)
+        )
+    if result is None or outcome is CreateOutcome.AMBIGUOUS:
+        view = AppointmentView.of(held.appointment, company.tz)
+        return Reply(Status.PENDING, requested_start=local, appointment=view)
+    if unreachable or result.refusal is None or result.refusal.value == "invalid":
+        return error(ErrorReason.CALENDAR_UNREACHABLE, requested_start=local)
+    return Reply(Status.UNAVAILABLE, reason=result.refusal.value, requested_start=local)
 
 
 async def reserve(
@@ -114,6 +178,7 @@ async def reserve(
     confirmed: bool,
     function: str,
     moving: Appointment | None = None,
+    key: str | None = None,
 ) -> Held | Reply:
     """Phase 1: under the customer's lock, refuse (Layer 2), warn (Layer 1) or hold the slot."""
     company, customer = caller.company, caller.customer
@@ -149,7 +214,7 @@ async def reserve(
             if moving is not None:
                 # Free the old slot first: the new time may overlap the one being moved.
                 await repo.set_status(moving.id, AppointmentStatus.RESCHEDULED, ctx.clock())
-            key = uuid.uuid4().hex
+            key = key or uuid.uuid4().hex
             row = await repo.insert(
                 company_id=company.id,
                 customer_id=customer.id,
@@ -238,8 +303,13 @@ async def refresh_pending(ctx: Context, reply: Reply) -> Reply:
     """A replayed ``pending`` reply tells what became of the appointment since."""
     if reply.status is not Status.PENDING or reply.appointment is None:
         return reply
-    async with ctx.sessions() as session:
-        current = await AppointmentRepository(session).get(reply.appointment.id)
+    try:
+        async with ctx.sessions() as session:
+            current = await AppointmentRepository(session).get(reply.appointment.id)
+    except Exception as problem:
+        if database_unavailable(problem):
+            return reply  # still true: the reconciler settles it
+        raise
     if current is None or current.status is AppointmentStatus.PENDING:
         return reply
     tz = reply.appointment.start.tzinfo

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from slotguard.booking.outage import Repairs
 from slotguard.calendar import CalendarProvider, CalendarUnreachable
 from slotguard.calendar.local import LocalCalendar
 from slotguard.domain import Company
@@ -54,6 +55,7 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     calcom: Callable[[Company], CalendarProvider] | None = None  # built by the lifespan
     tenants: TtlCache = field(default_factory=TtlCache)
+    repairs: Repairs = field(default_factory=Repairs)  # writes owed after a database outage
 
     def calendar(self, company: Company) -> CalendarProvider:
         """The calendar of record of ``company``."""

@@ -8,15 +8,17 @@ waits for it (across processes: the state is in the database).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slotguard.booking.context import Context
 from slotguard.booking.replies import ErrorReason, Reply, Status
+from slotguard.store.db import database_unavailable
 from slotguard.store.idempotency import ClaimState, IdempotencyRepository
 
 # Retell may retry a call for hours in theory; 72 h outlives any call and its retries.
@@ -75,10 +77,21 @@ async def run_once(
     deadline = time.monotonic() + WAIT_BUDGET_SECONDS
     pause = POLL_SECONDS
     while True:
-        async with ctx.sessions() as session, session.begin():
-            claim = await IdempotencyRepository(session).claim(
-                scope, key, request_hash, ctx.clock(), ttl=ttl, lock_timeout=LOCK_TIMEOUT
-            )
+        now = ctx.clock()
+        try:
+            async with ctx.sessions() as session, session.begin():
+                claim = await IdempotencyRepository(session).claim(
+                    scope, key, request_hash, now, ttl=ttl, lock_timeout=LOCK_TIMEOUT
+                )
+        except Exception as problem:
+            if database_unavailable(problem):
+                # A COMMIT cut off by a failover may have taken the key on the standby; no work
+                # ran, so free our lock (not another request's) once the new primary answers.
+                ctx.repairs.add(
+                    f"release idempotency key {key[:12]}",
+                    functools.partial(_release, ctx, scope, key, locked_at=now),
+                )
+            raise
         if claim.state is ClaimState.ACQUIRED:
             return await _run(ctx, scope, key, work)
         if claim.state is ClaimState.DONE and claim.reply is not None:
@@ -97,12 +110,36 @@ async def _run(ctx: Context, scope: str, key: str, work: Callable[[], Awaitable[
         reply = await work()
     except BaseException:
         # Nothing was promised to anyone: let the next attempt run the request afresh.
-        async with ctx.sessions() as session, session.begin():
-            await IdempotencyRepository(session).release(scope, key)
+        await _owed(ctx, f"release idempotency key {key[:12]}", lambda: _release(ctx, scope, key))
         raise
+    # The reply is decided (a booking may exist): it is given even if it cannot be stored now.
+    await _owed(ctx, f"store reply of {key[:12]}", lambda: _finish(ctx, scope, key, reply))
+    return reply
+
+
+async def _owed(ctx: Context, name: str, write: Callable[[], Awaitable[None]]) -> None:
+    """Do ``write`` now; if the database is gone (failover), queue it for when it is back."""
+    if ctx.repairs.queued:  # keep the order: earlier repairs of this process go first
+        ctx.repairs.add(name, write)
+        return
+    try:
+        await write()
+    except Exception as problem:
+        if not database_unavailable(problem):
+            raise
+        ctx.repairs.add(name, write)
+
+
+async def _release(
+    ctx: Context, scope: str, key: str, *, locked_at: datetime | None = None
+) -> None:
+    async with ctx.sessions() as session, session.begin():
+        await IdempotencyRepository(session).release(scope, key, locked_at=locked_at)
+
+
+async def _finish(ctx: Context, scope: str, key: str, reply: Reply) -> None:
     async with ctx.sessions() as session, session.begin():
         await IdempotencyRepository(session).finish(scope, key, reply.to_json(), ctx.clock())
-    return reply
 
 
 async def purge_expired(ctx: Context) -> int:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +31,18 @@ PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 10
 # Idle connections older than this are replaced, below typical firewall/NAT idle timeouts.
 PG_POOL_RECYCLE_SECONDS = 1800
+# How long opening a connection may take, per host of a multi-host URL (asyncpg's default is
+# 60 s): a dead host must not hold a request for a minute before the next host is tried.
+PG_CONNECT_TIMEOUT_SECONDS = 5.0
+# Errors on a live connection that mean "this node is no longer the primary" (read-only
+# transaction after a demotion; administrator, crash or recovery shutdown): SQLAlchemy treats
+# them like a broken connection and discards the whole pool, so the next checkout connects
+# afresh and the multi-host URL finds the new primary.
+PG_NODE_GONE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03"})
+# libpq's multi-host form: postgresql://user@host1:port1,host2:port2/db?target_session_attrs=…
+_MULTI_HOST = re.compile(
+    r"^(?P<scheme>[A-Za-z0-9+]+://)(?P<user>[^@/?]*@)?(?P<hosts>[^/?@]*,[^/?@]*)(?P<rest>[/?].*)?$"
+)
 
 
 class DatabaseUrlError(ValueError):
@@ -29,14 +50,28 @@ class DatabaseUrlError(ValueError):
 
 
 def async_url(url: str) -> URL:
-    """Turn a plain ``sqlite:///`` or ``postgresql://`` URL into its async-driver form."""
-    parsed = make_url(url)
+    """Turn a plain ``sqlite:///`` or ``postgresql://`` URL into its async-driver form.
+
+    A libpq multi-host URL (``postgresql://u@h1:5432,h2:5432/db?target_session_attrs=read-write``)
+    becomes SQLAlchemy's form (``?host=h1:5432&host=h2:5432``); asyncpg tries the hosts in
+    order and keeps the first that matches ``target_session_attrs``.
+    """
+    parsed = make_url(_hosts_as_query(url))
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite")
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg")
     raise DatabaseUrlError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def _hosts_as_query(url: str) -> str:
+    match = _MULTI_HOST.match(url)
+    if match is None:
+        return url
+    hosts = "&".join(f"host={quote(h, safe='')}" for h in match["hosts"].split(",") if h)
+    path, _, query = (match["rest"] or "/").partition("?")
+    return f"{match['scheme']}{match['user'] or ''}{path}?{hosts}{'&' + query if query else ''}"
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -56,7 +91,51 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # A connection broken by a database restart fails one request, which SQLAlchemy turns
     # into a pool invalidation; recycling bounds how stale an idle connection can get.
     kwargs.setdefault("pool_recycle", PG_POOL_RECYCLE_SECONDS)
-    return create_async_engine(target, **kwargs)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("timeout", PG_CONNECT_TIMEOUT_SECONDS)
+    engine = create_async_engine(target, **kwargs)
+    event.listen(engine.sync_engine, "handle_error", _node_gone_is_disconnect)
+    return engine
+
+
+def _node_gone_is_disconnect(context: Any) -> None:
+    sqlstate = getattr(context.original_exception, "sqlstate", None)
+    if sqlstate in PG_NODE_GONE_SQLSTATES:
+        context.is_disconnect = True
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached, or its node stopped being the primary mid-request.
+
+    Such a transaction was rolled back by the database (or never began); retrying it on the
+    next primary is safe. Constraint violations and programming errors are not this.
+    """
+    if isinstance(error, IntegrityError):
+        return False
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        return (
+            error.connection_invalidated
+            or isinstance(error, (OperationalError, InterfaceError, InternalError))
+            or sqlstate in PG_NODE_GONE_SQLSTATES
+            or str(sqlstate or "").startswith("08")
+        )
+    return isinstance(error, (OSError, TimeoutError))
+
+
+async def server_node(engine: AsyncEngine) -> str | None:
+    """``address:port`` of the PostgreSQL node this engine talks to; None on SQLite.
+
+    With a multi-host URL this is the node that is primary now, as seen from this process.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(text("SELECT inet_server_addr(), inet_server_port()"))
+        ).one()
+    address, port = row
+    return f"{address or 'local socket'}:{port}" if port is not None else "local socket"
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -93,15 +93,19 @@ class IdempotencyRepository:
             .values(state="done", reply=reply, locked_at=None)
         )
 
-    async def release(self, scope: str, key: str) -> None:
-        """Forget an in-progress key after an unexpected failure, so a retry may run."""
-        await self.session.execute(
-            delete(IdempotencyKeyRow).where(
-                IdempotencyKeyRow.scope == scope,
-                IdempotencyKeyRow.key == key,
-                IdempotencyKeyRow.state == "in_progress",
-            )
+    async def release(self, scope: str, key: str, *, locked_at: datetime | None = None) -> None:
+        """Forget an in-progress key after an unexpected failure, so a retry may run.
+
+        With ``locked_at``, only a lock taken at that moment (ours) is released.
+        """
+        query = delete(IdempotencyKeyRow).where(
+            IdempotencyKeyRow.scope == scope,
+            IdempotencyKeyRow.key == key,
+            IdempotencyKeyRow.state == "in_progress",
         )
+        if locked_at is not None:
+            query = query.where(IdempotencyKeyRow.locked_at == locked_at)
+        await self.session.execute(query)
 
     async def delete_expired(self, now: datetime) -> int:
         """Remove keys past their expiry; returns how many."""
