@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from fastapi import HTTPException, Request
 
 # Retell's own replies are capped at 15 000 characters; a request a thousand times that
@@ -30,10 +30,11 @@ async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 def parse_json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or 400 saying what is wrong with it."""
     try:
-        data = json.loads(body.decode("utf-8"))
+        body.decode("utf-8")
+        data = orjson.loads(body)
     except UnicodeDecodeError:
         raise HTTPException(400, "request body is not UTF-8") from None
-    except json.JSONDecodeError as problem:
+    except orjson.JSONDecodeError as problem:
         raise HTTPException(400, f"request body is not valid JSON: {problem.msg}") from None
     if not isinstance(data, dict):
         raise HTTPException(400, "request body must be a JSON object")

@@ -6,8 +6,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from slotguard.api.body import parse_json_object, read_limited
@@ -61,18 +62,18 @@ def _function_call(data: dict[str, Any]) -> FunctionCall:
 
 
 @router.post("/functions/{name}")
-async def function_by_path(name: str, request: Request) -> JSONResponse:
+async def function_by_path(name: str, request: Request) -> Response:
     """A Retell custom-function call; the tool name is in the path."""
     return await _handle(request, name)
 
 
 @router.post("/functions")
-async def function_by_body(request: Request) -> JSONResponse:
+async def function_by_body(request: Request) -> Response:
     """A Retell custom-function call; the tool name is in the body's ``name``."""
     return await _handle(request, None)
 
 
-async def _handle(request: Request, name: str | None) -> JSONResponse:
+async def _handle(request: Request, name: str | None) -> Response:
     started = time.perf_counter()
     body = await _verified_body(request)
     payload = _function_call(parse_json_object(body))
@@ -98,7 +99,7 @@ async def _handle(request: Request, name: str | None) -> JSONResponse:
 
 def _respond(
     ctx: Context, name: str, call_id: str, reply: Reply, language: str, started: float
-) -> JSONResponse:
+) -> Response:
     content = {**reply.to_json(), "message": messages.render(reply, language)}
     elapsed = time.perf_counter() - started
     ctx.metrics.function_calls.labels(function=name, status=reply.status.value).observe(elapsed)
@@ -110,7 +111,7 @@ def _respond(
         reason=reply.reason,
         duration_ms=round(elapsed * 1000, 2),
     )
-    return JSONResponse(content)
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 @router.post("/events")

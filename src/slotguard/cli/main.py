@@ -102,7 +102,7 @@ def serve(
     """Apply the tenants file and serve HTTP on SLOTGUARD_HOST:SLOTGUARD_PORT."""
     import uvicorn
 
-    from slotguard.api.server import NoDelayH11Protocol
+    from slotguard.api.server import NoDelayHttpToolsProtocol
 
     settings = _settings()
     problem = settings.serving_problem()
@@ -130,7 +130,8 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
-        http=NoDelayH11Protocol,
+        http=NoDelayHttpToolsProtocol,
+        loop="auto",  # uvloop where installed (not on Windows)
     )
 
 
