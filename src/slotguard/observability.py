@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import re
 import sys
 from collections.abc import MutableMapping
@@ -11,13 +12,22 @@ from typing import Any
 
 import structlog
 from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
+
+from slotguard import __version__
+
+# A `_created` series per labelled counter doubles the series count and no alert reads it.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # Set by `slotguard serve --workers N`: every worker writes its samples there and /metrics
 # on any worker answers for all of them (prometheus_client's multiprocess mode).
@@ -53,27 +63,85 @@ def _mask_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -
     return event
 
 
+class _Stderr:
+    """Writes to whatever ``sys.stderr`` is at the time of the line (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        """Write ``text`` to the current stderr."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current stderr."""
+        sys.stderr.flush()
+
+
+_STDERR = _Stderr()
+
+
 def configure_logging(level: str = "info", fmt: str = "json") -> None:
-    """Route structlog to stderr as JSON (or console lines); phone numbers and emails masked."""
+    """Route structlog and the standard library's loggers (uvicorn, alembic) to stderr.
+
+    One line per event, JSON (or console lines for humans); phone numbers and emails masked;
+    the request id bound by the HTTP middleware on every line of a request; exceptions with
+    their traceback (``exception`` in JSON).
+    """
+    json_lines = fmt == "json"
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if fmt == "json"
+        if json_lines
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    tail: list[Any] = [structlog.processors.format_exc_info] if json_lines else []
+    numeric_level = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _mask_processor,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[*shared, *tail, _mask_processor, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=_STDERR),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(_STDERR)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, _component_from_logger],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *tail,
+                _mask_processor,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric_level)
+    for name in _CHATTY:
+        # Every SQL round trip (aiosqlite), every HTTP request (httpx: ours are logged by us).
+        logging.getLogger(name).setLevel(max(numeric_level, logging.WARNING))
+    for name in ("uvicorn", "uvicorn.error"):
+        # uvicorn's own configuration would print plain text; its records go to the root.
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    # Its access log stays as `serve` set it (off): RequestContext writes one line per request.
+    logging.getLogger("uvicorn.access").handlers.clear()
+
+
+_HANDLER_NAME = "slotguard"
+_CHATTY = ("aiosqlite", "asyncio", "httpx", "httpcore", "hpack", "multipart")
+
+
+def _component_from_logger(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    record = event.get("_record")
+    if record is not None:
+        event.setdefault("component", record.name)
+    return event
 
 
 def get_logger(name: str) -> Any:
@@ -85,12 +153,36 @@ def get_logger(name: str) -> Any:
 _FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+# Webhook lag: from the provider's event time to our receipt; deliveries retry for minutes.
+_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+
 class Metrics:
-    """All Prometheus series of one app instance, in its own registry (tests stay independent)."""
+    """All Prometheus series of one app instance, in its own registry (tests stay independent).
+
+    Besides slotguard's own series: the process's (CPU, memory, file descriptors) and
+    Python's (version, garbage collector), and ``slotguard_build_info``.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            r.register(collector)
+        self.build_info = Gauge(
+            "slotguard_build_info",
+            "Always 1; the labels name the running version and Python.",
+            ["version", "python"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.build_info.labels(__version__, platform.python_version()).set(1)
+        self.http_requests = Counter(
+            "slotguard_http_requests_total",
+            "HTTP requests by method, route template (unmatched paths as 'unmatched') and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
         self.duplicate_decisions = Counter(
             "slotguard_duplicate_decisions_total",
             "Duplicate-detection decisions by layer, result, reason and action.",
@@ -141,6 +233,20 @@ class Metrics:
             ["layer", "reason"],
             registry=r,
         )
+        self.webhook_lag = Histogram(
+            "slotguard_webhook_lag_seconds",
+            "Time from a webhook event's own timestamp (Cal.com createdAt) to its receipt.",
+            ["provider"],
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.calcom_budget_remaining = Gauge(
+            "slotguard_calcom_budget_remaining",
+            "Cal.com requests left in the current rate-limit window of a company's API key.",
+            ["company"],
+            registry=r,
+            multiprocess_mode="livemin",
+        )
         self.idempotent_replays = Counter(
             "slotguard_idempotent_replays_total",
             "Function calls answered from a stored reply instead of being run again.",
@@ -152,7 +258,9 @@ class Metrics:
 def exposition(metrics: Metrics) -> bytes:
     """The Prometheus text of this process, or of all workers in multiprocess mode."""
     if os.environ.get(MULTIPROC_ENV):
+        # Process series are per process and cannot be merged: across workers only Python's.
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(PLATFORM_COLLECTOR)
         return generate_latest(registry)
     return generate_latest(metrics.registry)

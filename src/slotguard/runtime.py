@@ -27,11 +27,14 @@ def calcom_factory(
     """Cal.com calendars sharing one connection pool; each company's key from its env var."""
     env = os.environ if environ is None else environ
 
-    def observe(endpoint: str, outcome: str, seconds: float) -> None:
-        metrics.calendar_requests.labels("calcom", endpoint, outcome).observe(seconds)
-
     def build(company: Company) -> CalendarProvider:
         key = env.get(company.calcom_api_key_env or "", "")
+        budget_left = metrics.calcom_budget_remaining.labels(company.slug)
+
+        def observe(endpoint: str, outcome: str, seconds: float) -> None:
+            metrics.calendar_requests.labels("calcom", endpoint, outcome).observe(seconds)
+            budget_left.set(client.budgets.for_key(key).remaining())
+
         return CalcomCalendar(client, key, observe=observe)
 
     return build

@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import Metric
 from slotguard.observability import Metrics
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
+RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool not installed (apt-get install -y prometheus)"
@@ -96,7 +97,26 @@ class TestRulesFile:
         for rule in rules:
             assert rule["expr"]
             assert rule["labels"]["severity"] in ("warning", "critical")
-            assert set(rule["annotations"]) == {"summary", "description"}
+            assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
+
+    def test_every_rule_has_a_runbook_section(self) -> None:
+        """Each runbook_url names a section of docs/runbook.md, titled with the alert's name."""
+        sections = {
+            line.removeprefix("## ").strip().lower()
+            for line in RUNBOOK.read_text(encoding="utf-8").splitlines()
+            if line.startswith("## ")
+        }
+        for rule in _rules():
+            path, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+            assert path == "docs/runbook.md"
+            assert anchor == rule["alert"].lower()
+            assert anchor in sections, f"docs/runbook.md has no section {rule['alert']}"
+
+    def test_availability_is_watched(self) -> None:
+        """A target that is down, and a target that vanished, both alert."""
+        exprs = {r["alert"]: r["expr"] for r in _rules()}
+        assert exprs["SlotguardDown"] == 'up{job="slotguard"} == 0'
+        assert exprs["SlotguardAbsent"] == 'absent(up{job="slotguard"})'
 
     def test_thresholds(self) -> None:
         """The agreed thresholds: L1 > 10/h, L2 > 5/h, L3 > 1/d, FP > 1 %, 10 min, 5 %."""
@@ -128,8 +148,15 @@ class TestPromtool:
     def test_alerts_fire_on_bad_series(self, tmp_path: Path) -> None:
         """Each alert fires on series past its threshold and stays quiet below it."""
         annotations = {r["alert"]: (r["labels"], r["annotations"]) for r in _rules()}
+        target = {"job": "slotguard", "instance": "slotguard:8000"}
         cases = {name: [_expected(*annotations[name])] for name in annotations}
-        quiet = {"SlotguardLayer3Catches": [], "SlotguardCalcomErrorRate": []}
+        cases["SlotguardDown"] = [_expected(*annotations["SlotguardDown"], extra=target)]
+        cases["SlotguardAbsent"] = []  # the target exists, though down
+        quiet = {"SlotguardLayer3Catches": [], "SlotguardCalcomErrorRate": [], "SlotguardDown": []}
+        # No target at all: only the absence alerts.
+        quiet["SlotguardAbsent"] = [
+            _expected(*annotations["SlotguardAbsent"], extra={"job": "slotguard"})
+        ]
         suite = {
             "rule_files": [str(RULES)],
             "evaluation_interval": "1m",
@@ -148,8 +175,10 @@ def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _expected(labels: dict[str, str], notes: dict[str, str]) -> dict[str, Any]:
-    return {"exp_labels": labels, "exp_annotations": notes}
+def _expected(
+    labels: dict[str, str], notes: dict[str, str], extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {"exp_labels": {**labels, **(extra or {})}, "exp_annotations": notes}
 
 
 def _case(series: dict[str, str], alerts: dict[str, list[Any]]) -> dict[str, Any]:
@@ -173,6 +202,7 @@ LOUD = {
     "slotguard_oldest_pending_appointment_seconds": "0+60x30",
     f'{_CAL}{{provider="calcom",endpoint="bookings.create",outcome="ok"}}': "0+10x30",
     f'{_CAL}{{provider="calcom",endpoint="bookings.create",outcome="server_error"}}': "0+2x30",
+    'up{job="slotguard",instance="slotguard:8000"}': "0x30",
 }
 QUIET = {
     # Every booking's webhook echo is routine; a trickle of errors on little traffic is noise.

@@ -11,7 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from slotguard import __version__
 from slotguard.api import admin, calcom, dashboard, errors, health, retell
+from slotguard.api.middleware import RequestContext
 from slotguard.booking import reconcile
 from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
@@ -49,10 +51,11 @@ def create_app(
     app = FastAPI(
         title="slotguard",
         summary="Booking backend for AI phone agents with three layers of duplicate prevention.",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
     )
     errors.install_handlers(app)
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(retell.router)
     app.include_router(calcom.router)

@@ -13,6 +13,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
@@ -80,6 +81,7 @@ async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise HTTPException(400, f"invalid Cal.com webhook: {where}: {first['msg']}") from None
+    _observe_lag(ctx, event)
     stored = await store_event(ctx, company_id, event, body)
     if not stored.created:
         ctx.metrics.webhook_events.labels(
@@ -87,3 +89,15 @@ async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
         ).inc()
         return {"status": "duplicate"}
     return {"status": await apply_event(ctx, stored.event_id)}
+
+
+def _observe_lag(ctx: Context, event: WebhookBody) -> None:
+    """How late the delivery is, measured from Cal.com's ``createdAt`` (when it parses)."""
+    try:
+        created = datetime.fromisoformat((event.createdAt or "").replace("Z", "+00:00"))
+    except ValueError:
+        return
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    lag = (ctx.clock() - created).total_seconds()
+    ctx.metrics.webhook_lag.labels("calcom").observe(max(lag, 0.0))

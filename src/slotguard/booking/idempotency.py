@@ -18,8 +18,11 @@ from typing import Any
 
 from slotguard.booking.context import Context
 from slotguard.booking.replies import ErrorReason, Reply, Status
+from slotguard.observability import get_logger
 from slotguard.store.db import database_unavailable
 from slotguard.store.idempotency import ClaimState, IdempotencyRepository
+
+log = get_logger("idempotency")
 
 # Retell may retry a call for hours in theory; 72 h outlives any call and its retries.
 KEY_TTL = timedelta(hours=72)
@@ -96,7 +99,15 @@ async def run_once(
             return await _run(ctx, scope, key, work)
         if claim.state is ClaimState.DONE and claim.reply is not None:
             ctx.metrics.idempotent_replays.labels(function=function).inc()
-            return Reply.from_json(claim.reply)
+            replayed = Reply.from_json(claim.reply)
+            # Marks the request in the log: this answer was given before and not recomputed.
+            log.info(
+                "idempotent_replay",
+                function=function,
+                call_id=call_id,
+                status=replayed.status.value,
+            )
+            return replayed
         if claim.state is ClaimState.MISMATCH:
             return Reply(Status.ERROR, reason=ErrorReason.INVALID_ARGUMENT.value)
         if time.monotonic() >= deadline:

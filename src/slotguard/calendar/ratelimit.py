@@ -116,11 +116,25 @@ class RateBudget:
         self._server_remaining: int | None = None
         self._server_reset_at = 0.0
 
+    def _forget_old_sends(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self.limit.window_seconds:
+            self._sent.popleft()
+
+    def remaining(self) -> int:
+        """Sends left in the current window: ours, or Cal.com's count when it said fewer."""
+        now = self._clock()
+        self._forget_old_sends(now)
+        if self._blocked_until > now:
+            return 0
+        left = max(0, self.limit.limit - len(self._sent))
+        if self._server_remaining is not None and now < self._server_reset_at:
+            left = min(left, max(0, self._server_remaining))
+        return left
+
     def wait_needed(self) -> float:
         """Seconds until a send fits the budget (0 when it fits now)."""
         now = self._clock()
-        while self._sent and self._sent[0] <= now - self.limit.window_seconds:
-            self._sent.popleft()
+        self._forget_old_sends(now)
         waits = [0.0, self._blocked_until - now]
         if len(self._sent) >= self.limit.limit:
             waits.append(self._sent[0] + self.limit.window_seconds - now)

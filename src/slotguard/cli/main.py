@@ -98,12 +98,23 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="worker processes (use >1 only on PostgreSQL)")
     ] = 1,
+    host: Annotated[
+        str | None, typer.Option(help="address to listen on [default: SLOTGUARD_HOST]")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="port to listen on [default: SLOTGUARD_PORT]"),
+    ] = None,
 ) -> None:
-    """Apply the tenants file and serve HTTP on SLOTGUARD_HOST:SLOTGUARD_PORT."""
+    """Apply the tenants file and serve HTTP on SLOTGUARD_HOST:SLOTGUARD_PORT (or --host/--port)."""
     import uvicorn
 
     from slotguard.api.server import NoDelayHttpToolsProtocol
 
+    if host is not None:
+        os.environ["SLOTGUARD_HOST"] = host  # the workers read their settings from here
+    if port is not None:
+        os.environ["SLOTGUARD_PORT"] = str(port)
     settings = _settings()
     problem = settings.serving_problem()
     if problem is not None:
@@ -129,7 +140,8 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through our JSON logging (configure_logging)
+        access_log=False,  # RequestContext writes one line per request, with its request id
         http=NoDelayHttpToolsProtocol,
         loop="auto",  # uvloop where installed (not on Windows)
     )
