@@ -52,7 +52,7 @@ pytest: $(STAMP) ## The test suite against SQLite and PostgreSQL.
 
 test: lint typecheck pytest ## Everything CI runs: lint, type-check, tests on both databases.
 
-BENCHES ?= decisions growth latency chaos
+BENCHES ?= decisions growth latency chaos failover
 
 bench: $(STAMP) ## Benchmarks on PostgreSQL (long); JSON to stdout and bench/results/NAME.json.
 	mkdir -p bench/results
