@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotguard.calendar import CreateOutcome, RefusalKind
+from slotguard.calendar import CreateOutcome
 from slotguard.calendar.calcom_schemas import classify_create, error_text
+from slotguard.domain import Reason
 
 UNAVAILABLE = "User either already has booking at this time or is not available"
 HOSTS_UNAVAILABLE = "One of the hosts either already has booking at this time or is not available"
@@ -79,20 +80,20 @@ PRISMA_CONFLICT = envelope(
 )
 
 REFUSALS = [
-    (400, bad_request(UNAVAILABLE), RefusalKind.SLOT_TAKEN),
-    (400, bad_request(HOSTS_UNAVAILABLE), RefusalKind.SLOT_TAKEN),
-    (400, bad_request(RESERVED), RefusalKind.SLOT_TAKEN),
-    (400, bad_request(OUT_OF_BOUNDS), RefusalKind.OUT_OF_BOUNDS),
-    (400, bad_request(PAST), RefusalKind.OUT_OF_BOUNDS),
-    (400, bad_request(BOOKER_LIMIT), RefusalKind.BOOKER_LIMIT),
-    (400, bad_request(BOOKER_LIMIT_RESCHEDULE), RefusalKind.BOOKER_LIMIT),
-    (400, VALIDATION, RefusalKind.INVALID),
-    (422, {"message": "Unprocessable"}, RefusalKind.INVALID),
-    (404, NO_EVENT_TYPE, RefusalKind.INVALID),
-    (401, BAD_KEY, RefusalKind.INVALID),
-    (403, envelope(403, "ForbiddenException", "Forbidden"), RefusalKind.INVALID),
-    (403, {"statusCode": 403, "message": "booking_limit_reached"}, RefusalKind.SLOT_TAKEN),
-    (400, bad_request("duration_limit_reached"), RefusalKind.SLOT_TAKEN),
+    (400, bad_request(UNAVAILABLE), Reason.SLOT_TAKEN),
+    (400, bad_request(HOSTS_UNAVAILABLE), Reason.SLOT_TAKEN),
+    (400, bad_request(RESERVED), Reason.SLOT_TAKEN),
+    (400, bad_request(OUT_OF_BOUNDS), Reason.OUT_OF_BOUNDS),
+    (400, bad_request(PAST), Reason.OUT_OF_BOUNDS),
+    (400, bad_request(BOOKER_LIMIT), Reason.BOOKER_LIMIT),
+    (400, bad_request(BOOKER_LIMIT_RESCHEDULE), Reason.BOOKER_LIMIT),
+    (400, VALIDATION, Reason.INVALID),
+    (422, {"message": "Unprocessable"}, Reason.INVALID),
+    (404, NO_EVENT_TYPE, Reason.INVALID),
+    (401, BAD_KEY, Reason.INVALID),
+    (403, envelope(403, "ForbiddenException", "Forbidden"), Reason.INVALID),
+    (403, {"statusCode": 403, "message": "booking_limit_reached"}, Reason.SLOT_TAKEN),
+    (400, bad_request("duration_limit_reached"), Reason.SLOT_TAKEN),
 ]
 
 AMBIGUOUS = [
@@ -117,7 +118,7 @@ class TestClassifyCreate:
     """Status and message text decide the outcome (contract §2.4)."""
 
     @pytest.mark.parametrize(("status", "payload", "kind"), REFUSALS)
-    def test_refusals(self, status: int, payload: Any, kind: RefusalKind) -> None:
+    def test_refusals(self, status: int, payload: Any, kind: Reason) -> None:
         """Definite refusals carry the refusal kind their status and text imply."""
         result = classify_create(status, payload)
         assert (result.outcome, result.refusal) == (CreateOutcome.REFUSED, kind)

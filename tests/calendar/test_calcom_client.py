@@ -7,8 +7,8 @@ from datetime import UTC, timedelta
 
 import structlog
 
-from slotguard.calendar import CreateOutcome, RefusalKind
-from slotguard.domain import TimeRange
+from slotguard.calendar import CreateOutcome
+from slotguard.domain import Reason, TimeRange
 from slotguard.testing import EmulatorConfig, EventTypeConfig
 from tests.calendar.conftest import API_KEY, Connect, Harness, at, booking_request
 
@@ -58,24 +58,24 @@ class TestCreateBooking:
         """Another booking at that time → REFUSED slot_taken."""
         cal.emulator.book_directly(at(hour=14))
         result = await cal.calendar.create_booking(booking_request(at(hour=14)))
-        assert (result.outcome, result.refusal) == (CreateOutcome.REFUSED, RefusalKind.SLOT_TAKEN)
+        assert (result.outcome, result.refusal) == (CreateOutcome.REFUSED, Reason.SLOT_TAKEN)
 
     async def test_past_is_out_of_bounds(self, cal: Harness) -> None:
         """A start in the past → REFUSED out_of_bounds."""
         result = await cal.calendar.create_booking(booking_request(at(days=-1)))
-        assert result.refusal is RefusalKind.OUT_OF_BOUNDS
+        assert result.refusal is Reason.OUT_OF_BOUNDS
 
     async def test_unknown_event_type_is_invalid(self, cal: Harness) -> None:
         """A 404 for the event type → REFUSED invalid."""
         result = await cal.calendar.create_booking(booking_request(at(), event_type_id=4242))
-        assert (result.outcome, result.refusal) == (CreateOutcome.REFUSED, RefusalKind.INVALID)
+        assert (result.outcome, result.refusal) == (CreateOutcome.REFUSED, Reason.INVALID)
 
     async def test_bad_key_is_a_loud_misconfiguration(self, connect: Connect) -> None:
         """An unknown API key → REFUSED invalid, logged as an error without the key."""
         h = await connect(api_key="cal_wrong_key")
         with structlog.testing.capture_logs() as logs:
             result = await h.calendar.create_booking(booking_request(at()))
-        assert result.refusal is RefusalKind.INVALID
+        assert result.refusal is Reason.INVALID
         assert result.detail.startswith("misconfiguration")
         assert any(entry["log_level"] == "error" for entry in logs)
         assert "cal_wrong_key" not in json.dumps(logs, default=str)
@@ -87,7 +87,7 @@ class TestCreateBooking:
         first = await h.calendar.create_booking(booking_request(at(hour=9)))
         second = await h.calendar.create_booking(booking_request(at(hour=12)))
         assert first.outcome is CreateOutcome.BOOKED
-        assert second.refusal is RefusalKind.BOOKER_LIMIT
+        assert second.refusal is Reason.BOOKER_LIMIT
 
     async def test_incomplete_requests_are_not_sent(self, cal: Harness) -> None:
         """No event type, or neither email nor phone: REFUSED invalid without a request."""
@@ -95,7 +95,7 @@ class TestCreateBooking:
         nobody = booking_request(at(), attendee_email=None, attendee_phone=None)
         for request in (no_type, nobody):
             result = await cal.calendar.create_booking(request)
-            assert result.refusal is RefusalKind.INVALID
+            assert result.refusal is Reason.INVALID
         assert cal.emulator.count("POST", "/v2/bookings") == 0
 
 
@@ -169,7 +169,7 @@ class TestRescheduleAndCancel:
         assert old is not None
         span = TimeRange(at(hour=13), at(hour=13, minute=30))
         result = await cal.calendar.reschedule_booking(old.uid, span, request)
-        assert result.refusal is RefusalKind.SLOT_TAKEN
+        assert result.refusal is Reason.SLOT_TAKEN
         kept = await cal.calendar.get_booking(old.uid)
         assert kept is not None and kept.is_active
 

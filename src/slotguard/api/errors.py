@@ -20,8 +20,9 @@ from slotguard.booking.errors import (
     UnknownService,
     UnknownTenant,
 )
-from slotguard.booking.replies import ErrorReason, Reply, error
+from slotguard.booking.replies import Reply, error
 from slotguard.calendar import CalendarUnreachable
+from slotguard.domain import Reason
 from slotguard.observability import get_logger
 
 log = get_logger("api")
@@ -30,29 +31,29 @@ log = get_logger("api")
 def _invalid(exc: Exception) -> Reply:
     assert isinstance(exc, InvalidArgument)
     value = None if exc.value is None else str(exc.value)[:200]
-    return error(ErrorReason.INVALID_ARGUMENT, field=exc.field, problem=exc.problem, value=value)
+    return error(Reason.INVALID_ARGUMENT, field=exc.field, problem=exc.problem, value=value)
 
 
 def _unknown_service(exc: Exception) -> Reply:
     assert isinstance(exc, UnknownService)
     if isinstance(exc, AmbiguousService):
         return error(
-            ErrorReason.AMBIGUOUS_SERVICE,
+            Reason.AMBIGUOUS_SERVICE,
             requested_service=exc.requested,
             candidates=exc.candidates,
             offered_services=exc.offered,
         )
     return error(
-        ErrorReason.UNKNOWN_SERVICE, requested_service=exc.requested, offered_services=exc.offered
+        Reason.UNKNOWN_SERVICE, requested_service=exc.requested, offered_services=exc.offered
     )
 
 
 def _unknown_tenant(exc: Exception) -> Reply:
-    return error(ErrorReason.UNKNOWN_TENANT)
+    return error(Reason.UNKNOWN_TENANT)
 
 
 def _unreachable(exc: Exception) -> Reply:
-    return error(ErrorReason.CALENDAR_UNREACHABLE)
+    return error(Reason.CALENDAR_UNREACHABLE)
 
 
 REPLY_FOR: dict[type[Exception], Callable[[Exception], Reply]] = {

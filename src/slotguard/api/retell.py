@@ -108,7 +108,7 @@ def _respond(
         action=name,
         call_id=call_id,
         status=reply.status.value,
-        reason=reply.reason,
+        reason=None if reply.reason is None else reply.reason.value,
         duration_ms=round(elapsed * 1000, 2),
     )
     return Response(orjson.dumps(content), media_type="application/json")

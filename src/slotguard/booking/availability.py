@@ -14,7 +14,7 @@ from slotguard.booking.resolve import (
     service_for,
 )
 from slotguard.calendar import CalendarProvider, CalendarUnreachable
-from slotguard.domain import Company, Service, TimeRange
+from slotguard.domain import Company, Reason, Service, TimeRange
 from slotguard.store.companies import CompanyRepository
 
 # How many alternatives the agent reads out; more is hard to follow on the phone.
@@ -54,13 +54,14 @@ async def check_availability(
     )
     if not slots:
         others = await alternatives(calendar, company, chosen, day.start)
-        return Reply(Status.UNAVAILABLE, reason="day_full", alternatives=others)
+        return Reply(Status.UNAVAILABLE, reason=Reason.DAY_FULL, alternatives=others)
     return Reply(Status.AVAILABLE, alternatives=tuple(s.astimezone(company.tz) for s in slots[:8]))
 
 
-def unavailable_reason(company: Company, span: TimeRange) -> str:
+def unavailable_reason(company: Company, span: TimeRange) -> Reason:
     """``out_of_bounds`` when the company is closed then, else ``slot_taken``."""
-    return "slot_taken" if company.opening_hours.covers(span, company.tz) else "out_of_bounds"
+    covered = company.opening_hours.covers(span, company.tz)
+    return Reason.SLOT_TAKEN if covered else Reason.OUT_OF_BOUNDS
 
 
 async def services_of(ctx: Context, company: Company, requested: str | None) -> Service:

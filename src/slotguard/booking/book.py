@@ -18,7 +18,7 @@ from slotguard.booking import idempotency
 from slotguard.booking.availability import alternatives, services_of
 from slotguard.booking.context import Context
 from slotguard.booking.detect import examine, record, request_for
-from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
+from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.resolve import Caller, CallRef, caller_for, company_for, requested_span
 from slotguard.calendar import CalendarUnreachable, CreateBooking, CreateOutcome, CreateResult
 from slotguard.domain import (
@@ -32,6 +32,7 @@ from slotguard.domain import (
     Reason,
     Result,
     Service,
+    SuggestedAction,
     TimeRange,
 )
 from slotguard.observability import get_logger
@@ -164,9 +165,9 @@ def _unrecorded(
     if result is None or outcome is CreateOutcome.AMBIGUOUS:
         view = AppointmentView.of(held.appointment, company.tz)
         return Reply(Status.PENDING, requested_start=local, appointment=view)
-    if unreachable or result.refusal is None or result.refusal.value == "invalid":
-        return error(ErrorReason.CALENDAR_UNREACHABLE, requested_start=local)
-    return Reply(Status.UNAVAILABLE, reason=result.refusal.value, requested_start=local)
+    if unreachable or result.refusal is None or result.refusal is Reason.INVALID:
+        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+    return Reply(Status.UNAVAILABLE, reason=result.refusal, requested_start=local)
 
 
 async def reserve(
@@ -289,13 +290,13 @@ async def settle(
             only_from=frozenset({AppointmentStatus.PENDING}),
             reason=result.detail or (result.refusal.value if result.refusal else "refused"),
         )
-    if unreachable or result.refusal is None or result.refusal.value == "invalid":
-        return error(ErrorReason.CALENDAR_UNREACHABLE, requested_start=local)
+    if unreachable or result.refusal is None or result.refusal is Reason.INVALID:
+        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
     others = await alternatives(
         ctx.calendar(company), company, held.service, held.appointment.span.start
     )
     return Reply(
-        Status.UNAVAILABLE, reason=result.refusal.value, requested_start=local, alternatives=others
+        Status.UNAVAILABLE, reason=result.refusal, requested_start=local, alternatives=others
     )
 
 
@@ -316,7 +317,7 @@ async def refresh_pending(ctx: Context, reply: Reply) -> Reply:
     view = AppointmentView.of(current, tz)  # type: ignore[arg-type]
     if current.is_active:
         return Reply(Status.BOOKED, requested_start=reply.requested_start, appointment=view)
-    return error(ErrorReason.CALENDAR_UNREACHABLE, requested_start=reply.requested_start)
+    return error(Reason.CALENDAR_UNREACHABLE, requested_start=reply.requested_start)
 
 
 def _named(row: Appointment, service: Service) -> Appointment:
@@ -334,19 +335,17 @@ def _named(row: Appointment, service: Service) -> Appointment:
 
 def _refused(decision: Decision, tz: Any, local: Any) -> Reply:
     existing = tuple(AppointmentView.of(a, tz) for a in decision.existing)
-    return Reply(
-        Status.REFUSED, reason=decision.reason.value, requested_start=local, existing=existing
-    )
+    return Reply(Status.REFUSED, reason=decision.reason, requested_start=local, existing=existing)
 
 
 def _warned(decision: Decision, tz: Any, local: Any) -> Reply:
     existing = tuple(AppointmentView.of(a, tz) for a in decision.existing)
     return Reply(
         Status.WARNING,
-        reason=decision.reason.value,
+        reason=decision.reason,
         requested_start=local,
         existing=existing,
-        suggested_action="confirm_or_reschedule",
+        suggested_action=SuggestedAction.CONFIRM_OR_RESCHEDULE,
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from slotguard.booking import idempotency
 from slotguard.booking.context import Context
-from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
+from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.resolve import CallRef, company_for
 from slotguard.booking.select import appointment_to_change
 from slotguard.calendar import CalendarUnreachable
-from slotguard.domain import ACTIVE_STATUSES, AppointmentStatus
+from slotguard.domain import ACTIVE_STATUSES, AppointmentStatus, Reason
 from slotguard.store.appointments import AppointmentRepository
 
 FUNCTION = "cancel_appointment"
@@ -37,7 +37,7 @@ async def cancel_appointment(
                     target.calcom_booking_uid, "cancelled by caller"
                 )
             except CalendarUnreachable:
-                return error(ErrorReason.CALENDAR_UNREACHABLE)
+                return error(Reason.CALENDAR_UNREACHABLE)
         async with ctx.sessions() as session, session.begin():
             repo = AppointmentRepository(session)
             await repo.set_status(

@@ -11,7 +11,7 @@ from slotguard.booking.detect import examine, record, request_for
 from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_span
 from slotguard.calendar import CalendarUnreachable
-from slotguard.domain import Result
+from slotguard.domain import Result, SuggestedAction
 from slotguard.store.decisions import DecisionRecord
 
 FUNCTION = "collect_appointment_data"
@@ -64,10 +64,10 @@ async def collect_appointment_data(
         for decision, status in ((found.refusal, Status.REFUSED), (found.warning, Status.WARNING)):
             if decision.result is not Result.CLEAR:
                 existing = tuple(AppointmentView.of(a, company.tz) for a in decision.existing)
-                action = "confirm_or_reschedule" if status is Status.WARNING else None
+                action = SuggestedAction.CONFIRM_OR_RESCHEDULE if status is Status.WARNING else None
                 return Reply(
                     status,
-                    reason=decision.reason.value,
+                    reason=decision.reason,
                     requested_start=local,
                     existing=existing,
                     suggested_action=action,

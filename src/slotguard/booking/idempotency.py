@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slotguard.booking.context import Context
-from slotguard.booking.replies import ErrorReason, Reply, Status
+from slotguard.booking.replies import Reply, Status
+from slotguard.domain import Reason
 from slotguard.observability import get_logger
 from slotguard.store.db import database_unavailable
 from slotguard.store.idempotency import ClaimState, IdempotencyRepository
@@ -109,9 +110,9 @@ async def run_once(
             )
             return replayed
         if claim.state is ClaimState.MISMATCH:
-            return Reply(Status.ERROR, reason=ErrorReason.INVALID_ARGUMENT.value)
+            return Reply(Status.ERROR, reason=Reason.INVALID_ARGUMENT)
         if time.monotonic() >= deadline:
-            return Reply(Status.PENDING, reason=ErrorReason.BUSY.value)
+            return Reply(Status.PENDING, reason=Reason.BUSY)
         await asyncio.sleep(pause)
         pause = min(pause * 2, POLL_MAX_SECONDS)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from slotguard.domain import Appointment
+from slotguard.domain import Appointment, Reason, SuggestedAction
 
 
 class Status(enum.StrEnum):
@@ -31,17 +31,6 @@ class Status(enum.StrEnum):
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
     NOT_FOUND = "not_found"
-
-
-class ErrorReason(enum.StrEnum):
-    """Reasons of ``status = error`` replies."""
-
-    INVALID_ARGUMENT = "invalid_argument"
-    UNKNOWN_SERVICE = "unknown_service"
-    AMBIGUOUS_SERVICE = "ambiguous_service"  # two services fit: ask which (``candidates``)
-    UNKNOWN_TENANT = "unknown_tenant"
-    CALENDAR_UNREACHABLE = "calendar_unreachable"
-    BUSY = "busy"  # the same request is still being processed elsewhere
 
 
 @dataclass(frozen=True)
@@ -92,20 +81,20 @@ class Reply:
     """The outcome of one function call."""
 
     status: Status
-    reason: str | None = None
+    reason: Reason | None = None
     requested_start: datetime | None = None
     appointment: AppointmentView | None = None
     existing: tuple[AppointmentView, ...] = ()
     appointments: tuple[AppointmentView, ...] | None = None
     alternatives: tuple[datetime, ...] = ()
-    suggested_action: str | None = None
+    suggested_action: SuggestedAction | None = None
     facts: dict[str, Any] = field(default_factory=dict)  # e.g. offered services, customer name
 
     def to_json(self) -> dict[str, Any]:
         """The structured part of the reply (everything but the spoken message)."""
         data: dict[str, Any] = {"status": self.status.value}
         if self.reason is not None:
-            data["reason"] = self.reason
+            data["reason"] = self.reason.value
         if self.requested_start is not None:
             data["requested_start"] = self.requested_start.isoformat()
         if self.appointment is not None:
@@ -117,7 +106,7 @@ class Reply:
         if self.alternatives:
             data["alternative_slots"] = [t.isoformat() for t in self.alternatives]
         if self.suggested_action is not None:
-            data["suggested_action"] = self.suggested_action
+            data["suggested_action"] = self.suggested_action.value
         data.update(self.facts)
         return data
 
@@ -131,7 +120,7 @@ class Reply:
         appointments = data.get("appointments")
         return cls(
             status=Status(data["status"]),
-            reason=data.get("reason"),
+            reason=_enum(Reason, data.get("reason")),
             requested_start=_dt(data.get("requested_start")),
             appointment=(
                 AppointmentView.from_json(data["appointment"]) if data.get("appointment") else None
@@ -147,15 +136,22 @@ class Reply:
             alternatives=tuple(
                 datetime.fromisoformat(t) for t in data.get("alternative_slots", [])
             ),
-            suggested_action=data.get("suggested_action"),
+            suggested_action=_enum(SuggestedAction, data.get("suggested_action")),
             facts={k: v for k, v in data.items() if k not in known},
         )
+
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _enum(kind: type[_E], value: str | None) -> _E | None:
+    return None if value is None else kind(value)
 
 
 def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def error(reason: ErrorReason, *, requested_start: datetime | None = None, **facts: Any) -> Reply:
+def error(reason: Reason, *, requested_start: datetime | None = None, **facts: Any) -> Reply:
     """An ``error`` reply with a reason and optional facts for the sentence."""
-    return Reply(Status.ERROR, reason=reason.value, requested_start=requested_start, facts=facts)
+    return Reply(Status.ERROR, reason=reason, requested_start=requested_start, facts=facts)

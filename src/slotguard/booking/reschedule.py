@@ -6,11 +6,11 @@ from slotguard.booking import idempotency
 from slotguard.booking.availability import alternatives
 from slotguard.booking.book import Held, reserve
 from slotguard.booking.context import Context
-from slotguard.booking.replies import AppointmentView, ErrorReason, Reply, Status, error
+from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.resolve import CallRef, company_for, requested_span
 from slotguard.booking.select import appointment_to_change
 from slotguard.calendar import CalendarUnreachable, CreateOutcome, CreateResult
-from slotguard.domain import Appointment, AppointmentStatus
+from slotguard.domain import Appointment, AppointmentStatus, Reason, can_transition
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CallRepository
@@ -64,7 +64,7 @@ async def reschedule_appointment(
             result = CreateResult(CreateOutcome.REFUSED, detail="calendar unreachable")
             await _settle(ctx, held, target, result)
             return error(
-                ErrorReason.CALENDAR_UNREACHABLE, requested_start=span.start.astimezone(company.tz)
+                Reason.CALENDAR_UNREACHABLE, requested_start=span.start.astimezone(company.tz)
             )
         return await _settle(ctx, held, target, result)
 
@@ -99,11 +99,12 @@ async def _settle(ctx: Context, held: Held, old: Appointment, result: CreateResu
             held.appointment.id, AppointmentStatus.FAILED, now, reason=result.detail
         )
         # The move failed: the old appointment holds its slot again.
-        await repo.set_status(
-            old.id, old.status, now, only_from=frozenset({AppointmentStatus.RESCHEDULED})
-        )
+        if can_transition(AppointmentStatus.RESCHEDULED, old.status):
+            await repo.set_status(
+                old.id, old.status, now, only_from=frozenset({AppointmentStatus.RESCHEDULED})
+            )
     others = await alternatives(
         ctx.calendar(company), company, held.service, held.appointment.span.start
     )
-    reason = result.refusal.value if result.refusal else "slot_taken"
+    reason = result.refusal or Reason.SLOT_TAKEN
     return Reply(Status.UNAVAILABLE, reason=reason, requested_start=local, alternatives=others)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slotguard.booking import pending
 from slotguard.booking.context import Context
-from slotguard.booking.replies import ErrorReason, Reply, Status
+from slotguard.booking.replies import Reply, Status
 from slotguard.booking.resolve import Caller, CallRef, caller_for, requested_day, service_for
 from slotguard.calendar import CalendarUnreachable
-from slotguard.domain import Appointment, AppointmentStatus, Company
+from slotguard.domain import Appointment, AppointmentStatus, Company, Reason
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 
@@ -48,7 +48,7 @@ async def settled(ctx: Context, caller: Caller, target: Appointment) -> Appointm
     """
     if target.status is not AppointmentStatus.PENDING:
         return target
-    busy = Reply(Status.PENDING, reason=ErrorReason.BUSY.value)
+    busy = Reply(Status.PENDING, reason=Reason.BUSY)
     try:
         found = await pending.lookup(ctx, caller.company, target)
     except CalendarUnreachable:

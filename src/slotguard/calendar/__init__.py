@@ -7,7 +7,6 @@ from slotguard.calendar.provider import (
     CreateBooking,
     CreateOutcome,
     CreateResult,
-    RefusalKind,
 )
 
 __all__ = [
@@ -17,5 +16,4 @@ __all__ = [
     "CreateBooking",
     "CreateOutcome",
     "CreateResult",
-    "RefusalKind",
 ]

@@ -51,12 +51,11 @@ from slotguard.calendar.provider import (
     CreateBooking,
     CreateOutcome,
     CreateResult,
-    RefusalKind,
 )
 from slotguard.calendar.ratelimit import (
     BudgetExhausted,
 )
-from slotguard.domain import TimeRange
+from slotguard.domain import Reason, TimeRange
 from slotguard.observability import get_logger
 
 # cal-api-version per controller. A missing or unknown value silently falls back to the
@@ -120,9 +119,9 @@ class CalcomCalendar:
     async def create_booking(self, request: CreateBooking) -> CreateResult:
         """Send one create, never retried; raises CalendarUnreachable only if never sent."""
         if request.event_type_id is None:
-            return refused(RefusalKind.INVALID, "no Cal.com event type id for this service")
+            return refused(Reason.INVALID, "no Cal.com event type id for this service")
         if not (request.attendee_email or request.attendee_phone):
-            return refused(RefusalKind.INVALID, "attendee needs an email or a phone number")
+            return refused(Reason.INVALID, "attendee needs an email or a phone number")
         attendee = AttendeeIn(
             name=request.attendee_name,
             time_zone=request.time_zone,

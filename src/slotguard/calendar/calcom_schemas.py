@@ -21,9 +21,8 @@ from slotguard.calendar.provider import (
     CalendarBooking,
     CreateOutcome,
     CreateResult,
-    RefusalKind,
 )
-from slotguard.domain import TimeRange
+from slotguard.domain import Reason, TimeRange
 
 SMS_EMAIL_SUFFIX = "@sms.cal.com"  # Cal.com's stand-in email for phone-only bookers (§2.2)
 
@@ -248,21 +247,21 @@ _SLOT_TAKEN = ("already has booking", "not available", "someone else reserved",
                "no_available_users", "unavailable_for_booking", *_HOST_LIMITS)  # fmt: skip
 
 
-def refused(kind: RefusalKind, detail: str) -> CreateResult:
+def refused(kind: Reason, detail: str) -> CreateResult:
     """A definite refusal: Cal.com did not book."""
     return CreateResult(CreateOutcome.REFUSED, refusal=kind, detail=detail)
 
 
-def _refusal_of_400(text: str) -> RefusalKind:
+def _refusal_of_400(text: str) -> Reason:
     low = text.lower()
     for markers, kind in (
-        (_BOOKER_LIMIT, RefusalKind.BOOKER_LIMIT),
-        (_OUT_OF_BOUNDS, RefusalKind.OUT_OF_BOUNDS),
-        (_SLOT_TAKEN, RefusalKind.SLOT_TAKEN),
+        (_BOOKER_LIMIT, Reason.BOOKER_LIMIT),
+        (_OUT_OF_BOUNDS, Reason.OUT_OF_BOUNDS),
+        (_SLOT_TAKEN, Reason.SLOT_TAKEN),
     ):
         if any(marker in low for marker in markers):
             return kind
-    return RefusalKind.INVALID
+    return Reason.INVALID
 
 
 def classify_create(status: int, payload: Any) -> CreateResult:
@@ -275,11 +274,11 @@ def classify_create(status: int, payload: Any) -> CreateResult:
         return CreateResult(CreateOutcome.BOOKED, booking=booking)
     text = error_text(payload)
     if status in (400, 401, 403, 422) and any(m in text.lower() for m in _HOST_LIMITS):
-        return refused(RefusalKind.SLOT_TAKEN, text)
+        return refused(Reason.SLOT_TAKEN, text)
     if status in (400, 422):
         return refused(_refusal_of_400(text), text)
     if status == 404:
-        return refused(RefusalKind.INVALID, text)
+        return refused(Reason.INVALID, text)
     if status in (401, 403):
-        return refused(RefusalKind.INVALID, f"misconfiguration: HTTP {status}: {text}")
+        return refused(Reason.INVALID, f"misconfiguration: HTTP {status}: {text}")
     return CreateResult(CreateOutcome.AMBIGUOUS, detail=f"HTTP {status}: {text}")

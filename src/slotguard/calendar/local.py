@@ -17,9 +17,8 @@ from slotguard.calendar.provider import (
     CreateBooking,
     CreateOutcome,
     CreateResult,
-    RefusalKind,
 )
-from slotguard.domain import Company, TimeRange
+from slotguard.domain import Company, Reason, TimeRange
 from slotguard.store.appointments import AppointmentRepository
 
 LOCAL_UID_PREFIX = "local-"
@@ -103,18 +102,18 @@ class LocalCalendar:
     async def _book(self, request: CreateBooking, ignore_uid: str | None) -> CreateResult:
         span = request.span
         if span.start < self.clock():
-            return _refused(RefusalKind.OUT_OF_BOUNDS, "in the past")
+            return _refused(Reason.OUT_OF_BOUNDS, "in the past")
         if not self.company.opening_hours.covers(span, self.company.tz):
-            return _refused(RefusalKind.OUT_OF_BOUNDS, "outside opening hours")
+            return _refused(Reason.OUT_OF_BOUNDS, "outside opening hours")
         uid = LOCAL_UID_PREFIX + request.reservation_key
         async with self.sessions() as session, session.begin():
             repo = AppointmentRepository(session)
             await repo.lock_company_calendar(self.company.id)
             taken = await repo.calendar_conflicts(self.company.id, span, ignore_uid=ignore_uid)
             if taken:
-                return _refused(RefusalKind.SLOT_TAKEN, "slot taken")
+                return _refused(Reason.SLOT_TAKEN, "slot taken")
             if not await repo.confirm_in_calendar(request.reservation_key, uid):
-                return _refused(RefusalKind.INVALID, "no pending reservation")
+                return _refused(Reason.INVALID, "no pending reservation")
         return CreateResult(CreateOutcome.BOOKED, _booking(uid, span, request.reservation_key))
 
 
@@ -124,5 +123,5 @@ def _booking(uid: str, span: TimeRange, key: str) -> CalendarBooking:
     )
 
 
-def _refused(kind: RefusalKind, detail: str) -> CreateResult:
+def _refused(kind: Reason, detail: str) -> CreateResult:
     return CreateResult(CreateOutcome.REFUSED, refusal=kind, detail=detail)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from slotguard.domain import TimeRange
+from slotguard.domain import Reason, TimeRange
 
 # Our key in a booking's metadata (DESIGN §5): every create carries our reservation key here,
 # so a webhook, the reconciler or a sync can match the booking to our pending row.
@@ -25,15 +25,6 @@ class CreateOutcome(enum.StrEnum):
     BOOKED = "booked"  # the calendar holds the booking
     REFUSED = "refused"  # the calendar definitely did not book (slot taken, out of bounds, limit)
     AMBIGUOUS = "ambiguous"  # timeout, 409, 429, 5xx, connection error: it may or may not exist
-
-
-class RefusalKind(enum.StrEnum):
-    """Why the calendar definitely refused."""
-
-    SLOT_TAKEN = "slot_taken"
-    OUT_OF_BOUNDS = "out_of_bounds"  # in the past, too soon, too far ahead, outside hours
-    BOOKER_LIMIT = "booker_limit"
-    INVALID = "invalid"  # the calendar rejected our request as malformed
 
 
 class CalendarUnreachable(Exception):
@@ -90,7 +81,7 @@ class CreateResult:
 
     outcome: CreateOutcome
     booking: CalendarBooking | None = None
-    refusal: RefusalKind | None = None
+    refusal: Reason | None = None  # one of domain.CALENDAR_REFUSALS
     detail: str = ""
 
 

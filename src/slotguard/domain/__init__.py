@@ -5,8 +5,14 @@ from slotguard.domain.decisions import (
     BookingRequest,
     Decision,
     Layer,
-    Reason,
     Result,
+)
+from slotguard.domain.lifecycle import (
+    TRANSITIONS,
+    IllegalTransition,
+    allowed_from,
+    can_transition,
+    check_transition,
 )
 from slotguard.domain.model import (
     ACTIVE_STATUSES,
@@ -22,10 +28,13 @@ from slotguard.domain.model import (
     local_day,
     local_day_bounds,
 )
+from slotguard.domain.reasons import CALENDAR_REFUSALS, Reason, SuggestedAction
 from slotguard.domain.rules import early_warning, refusal, search_window
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CALENDAR_REFUSALS",
+    "TRANSITIONS",
     "Action",
     "Appointment",
     "AppointmentSource",
@@ -34,13 +43,18 @@ __all__ = [
     "Company",
     "Customer",
     "Decision",
+    "IllegalTransition",
     "Language",
     "Layer",
     "OpeningHours",
     "Reason",
     "Result",
     "Service",
+    "SuggestedAction",
     "TimeRange",
+    "allowed_from",
+    "can_transition",
+    "check_transition",
     "early_warning",
     "local_day",
     "local_day_bounds",

@@ -1,4 +1,5 @@
-"""The vocabulary of duplicate detection: layers, results, reason codes, actions and decisions."""
+"""The vocabulary of duplicate detection: layers, results, actions and decisions (reasons:
+``domain.reasons``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from slotguard.domain.model import Appointment
+from slotguard.domain.reasons import Reason
 
 
 class Layer(enum.IntEnum):
@@ -25,20 +27,6 @@ class Result(enum.StrEnum):
     BLOCKED = "blocked"
     MERGED = "merged"  # Layer 3 matched a booking to an existing row
     FLAGGED = "flagged"  # Layer 3 kept an external booking but marked it a duplicate
-
-
-class Reason(enum.StrEnum):
-    """Machine reason codes; the same strings appear in replies, logs, metrics and audit rows."""
-
-    NONE = "none"
-    SAME_DAY = "same_day"
-    SAME_SERVICE_UPCOMING = "same_service_upcoming"
-    EXACT_DUPLICATE = "exact_duplicate"
-    OVERLAPPING = "overlapping"
-    DAILY_LIMIT = "daily_limit"
-    KNOWN_BOOKING_UID = "known_booking_uid"
-    RESERVATION_MATCHED = "reservation_matched"
-    EXTERNAL_DUPLICATE = "external_duplicate"
 
 
 class Action(enum.StrEnum):

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from slotguard.domain.decisions import Action, BookingRequest, Decision, Layer, Reason, Result
+from slotguard.domain.decisions import Action, BookingRequest, Decision, Layer, Result
 from slotguard.domain.model import Appointment, TimeRange, local_day, local_day_bounds
+from slotguard.domain.reasons import Reason
 
 # Overlap needs appointments that start before the requested day; none is longer than this.
 MAX_APPOINTMENT_LENGTH = timedelta(hours=12)

@@ -6,12 +6,15 @@ from datetime import datetime
 
 from babel.dates import format_datetime
 
-from slotguard.booking.replies import AppointmentView, Reply
+from slotguard.booking.replies import AppointmentView, Reply, Status
+from slotguard.domain import Reason
 
 _WHEN = {"de": "EEEE, d. MMMM 'um' HH:mm 'Uhr'", "en": "EEEE, MMMM d 'at' h:mm a"}
 _ON = {"de": "am", "en": "on"}
 
-# (status, reason) → sentence; reason None is the status's default. Placeholders:
+# (status, reason) → sentence, keyed by the wire values of Status and domain.Reason (plus
+# "appointments"/"none"/"slots" and time-parse problems, which pick a variant); reason None
+# is the status's default. Placeholders:
 # {when} requested time, {existing} the existing appointment, {appointment}, {alternatives},
 # {services}, {field}, {count}.
 MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
@@ -162,15 +165,15 @@ def render(reply: Reply, language: str) -> str:
     """The sentence for ``reply`` in ``language`` (de or en)."""
     language = language if language in MESSAGES else "de"
     table = MESSAGES[language]
-    reason = reply.reason
-    if reply.status.value == "ok" and reply.appointments is not None:
-        reason = "appointments" if reply.appointments else "none"
-    if reply.status.value == "available" and reply.requested_start is None:
-        reason = "slots"
-    if reply.status.value == "error" and reason == "invalid_argument":
+    key: str | None = reply.reason
+    if reply.status is Status.OK and reply.appointments is not None:
+        key = "appointments" if reply.appointments else "none"
+    if reply.status is Status.AVAILABLE and reply.requested_start is None:
+        key = "slots"
+    if reply.status is Status.ERROR and reply.reason is Reason.INVALID_ARGUMENT:
         problem = str(reply.facts.get("problem", ""))
-        reason = problem if (reply.status.value, problem) in table else reason
-    template = table.get((reply.status.value, reason)) or table[(reply.status.value, None)]
+        key = problem if (reply.status.value, problem) in table else key
+    template = table.get((reply.status.value, key)) or table[(reply.status.value, None)]
     return template.format(**_values(reply, language)).strip()
 
 

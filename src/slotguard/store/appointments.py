@@ -14,6 +14,7 @@ from slotguard.domain import (
     AppointmentStatus,
     TimeRange,
 )
+from slotguard.domain.lifecycle import allowed_from, check_initial
 from slotguard.store.sql import advisory_xact_lock
 from slotguard.store.tables import AppointmentRow, ServiceRow
 
@@ -106,6 +107,7 @@ class AppointmentRepository:
         duplicate_of_id: int | None = None,
     ) -> Appointment:
         """Insert one row; the unique index and exclusion constraint may refuse it."""
+        check_initial(status)
         row = AppointmentRow(
             company_id=company_id,
             customer_id=customer_id,
@@ -149,12 +151,16 @@ class AppointmentRepository:
         *,
         only_from: frozenset[AppointmentStatus] = frozenset({AppointmentStatus.PENDING}),
     ) -> bool:
-        """pending → booked with the calendar's uid; False when the row was no longer pending."""
+        """pending → booked with the calendar's uid; False when the row was no longer pending.
+
+        ``only_from`` must be legal origins of ``booked`` (domain.lifecycle).
+        """
+        origins = allowed_from(AppointmentStatus.BOOKED, only_from)
         result = await self.session.execute(
             update(AppointmentRow)
             .where(
                 AppointmentRow.id == appointment_id,
-                AppointmentRow.status.in_([s.value for s in only_from]),
+                AppointmentRow.status.in_([s.value for s in origins]),
             )
             .values(
                 status=AppointmentStatus.BOOKED.value,
@@ -174,10 +180,16 @@ class AppointmentRepository:
         only_from: frozenset[AppointmentStatus] | None = None,
         reason: str | None = None,
     ) -> bool:
-        """Move a row to ``status`` (optionally only from the given ones); True if it moved."""
-        query = update(AppointmentRow).where(AppointmentRow.id == appointment_id)
-        if only_from is not None:
-            query = query.where(AppointmentRow.status.in_([s.value for s in only_from]))
+        """Move a row to ``status``; True if it moved.
+
+        Only from the lifecycle's legal origins of ``status``, narrowed to ``only_from`` when
+        given (each of which must be legal: domain.lifecycle raises IllegalTransition).
+        """
+        origins = allowed_from(status, only_from)
+        query = update(AppointmentRow).where(
+            AppointmentRow.id == appointment_id,
+            AppointmentRow.status.in_([s.value for s in origins]),
+        )
         values: dict[str, object] = {"status": status.value, "updated_at": now}
         if reason is not None:
             values["failure_reason"] = reason[:200]

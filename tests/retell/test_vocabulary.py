@@ -1,0 +1,35 @@
+"""One vocabulary: every reason a sentence is keyed by is a domain Reason (or a named variant)."""
+
+from __future__ import annotations
+
+import pytest
+
+from slotguard.booking.replies import Reply, Status
+from slotguard.domain import Reason
+from slotguard.retell.messages import MESSAGES, render
+
+# Keys that pick a variant of a sentence without being a reply reason: listing replies and
+# the time-parse problems of an invalid_argument error.
+VARIANTS = {"appointments", "none", "slots", "in_past", "nonexistent_time", "invalid_email"}
+
+
+@pytest.mark.parametrize("language", sorted(MESSAGES))
+def test_every_key_is_a_status_and_a_reason(language: str) -> None:
+    """No sentence is keyed by a string outside Status and Reason."""
+    for status, reason in MESSAGES[language]:
+        assert status in set(Status)
+        assert reason is None or reason in set(Reason) | VARIANTS
+
+
+@pytest.mark.parametrize("language", sorted(MESSAGES))
+def test_languages_say_the_same_things(language: str) -> None:
+    """Every language has a sentence for every key."""
+    assert set(MESSAGES[language]) == set(MESSAGES["de"])
+
+
+def test_reply_reason_round_trips_as_its_wire_value() -> None:
+    """A reply's reason is the enum in memory and its plain value on the wire and in replays."""
+    reply = Reply(Status.UNAVAILABLE, reason=Reason.DAY_FULL)
+    assert reply.to_json() == {"status": "unavailable", "reason": "day_full"}
+    assert Reply.from_json(reply.to_json()).reason is Reason.DAY_FULL
+    assert render(reply, "en").startswith("Sorry, that day is fully booked.")
