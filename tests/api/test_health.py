@@ -86,8 +86,8 @@ class TestHealth:
 class TestDatabaseDown:
     """A database that cannot be reached gives a 503 with Retry-After, never a 500."""
 
-    async def test_function_call_503(self) -> None:
-        """A Retell function call while PostgreSQL is down is refused with 503 and Retry-After."""
+    async def test_function_call_503(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A call while PostgreSQL is down is a 503 with Retry-After; the log names the reason."""
         settings = Settings(
             database_url="postgresql://nobody@127.0.0.1:1/none",
             insecure_dev=True,
@@ -98,3 +98,6 @@ class TestDatabaseDown:
             response = await client.post("/retell/functions/check_customer", content=body)
         assert response.status_code == 503
         assert response.headers["retry-after"] == "2"
+        out = capsys.readouterr().out
+        assert "database_unavailable" in out
+        assert "Connect call failed" in out, out

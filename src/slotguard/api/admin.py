@@ -13,13 +13,14 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field, ValidationError
 
 from slotguard.api.auth import require_admin
+from slotguard.api.body import parse_json_object, read_limited
 from slotguard.booking.context import Context
 from slotguard.domain import AppointmentStatus, Reason, Result
 from slotguard.observability import Metrics, get_logger, mask_phone, mask_text
@@ -46,9 +47,17 @@ log = get_logger("admin")
 FALLBACK_CREATE_SECONDS = 0.8
 CREATE_ENDPOINT = "bookings.create"
 
+# Ids are BIGINT: a larger number can match nothing and would overflow the database's type.
+MAX_ID = 2**63 - 1
+# Cursors we issue are about 80 characters; slugs are at most 64 (companies.slug).
+MAX_CURSOR_LENGTH = 512
+SLUG_LENGTH = 64
 Limit = Annotated[int, Query(ge=1, le=200, description="page size, at most 200")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
-CompanySlug = Annotated[str | None, Query(description="company slug")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page"),
+]
+CompanySlug = Annotated[str | None, Query(max_length=SLUG_LENGTH, description="company slug")]
 Reveal = Annotated[bool, Query(description="show phone numbers and emails unmasked (logged)")]
 From = Annotated[datetime | None, Query(alias="from", description="ISO 8601 with offset")]
 To = Annotated[datetime | None, Query(alias="to", description="ISO 8601 with offset, exclusive")]
@@ -111,10 +120,13 @@ def decode_cursor(kind: str, cursor: str | None) -> tuple[datetime | None, int] 
         return None
     try:
         name, at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if name != kind or type(row_id) is not int:
+        if name != kind or type(row_id) is not int or not 0 <= row_id <= MAX_ID:
             raise ValueError(name)
-        return (None if at is None else datetime.fromisoformat(at)), row_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        position = None if at is None else datetime.fromisoformat(at)
+        if position is not None and position.tzinfo is None:
+            raise ValueError(at)
+        return position, row_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise HTTPException(
             400, f"invalid cursor for {kind}: pass next_cursor of the previous page unchanged"
         ) from None
@@ -189,6 +201,10 @@ async def _company_id(request: Request, slug: str | None) -> int | None:
 def _aware(name: str, value: datetime | None, after: datetime | None = None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise HTTPException(400, f"{name!r} needs a UTC offset, e.g. 2026-11-25T00:00:00+01:00")
+    try:
+        value = None if value is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant Python has
+        raise HTTPException(400, f"{name!r} is outside the years 1 to 9999 in UTC") from None
     if value is not None and after is not None and after.tzinfo is not None and value <= after:
         raise HTTPException(400, "'to' must be later than 'from'")
     return value
@@ -224,7 +240,9 @@ async def companies(request: Request) -> list[CompanyOut]:
 
 
 @router.get("/companies/{slug}/services", summary="List a company's services")
-async def services(slug: str, request: Request) -> list[ServiceItem]:
+async def services(
+    slug: Annotated[str, Path(max_length=SLUG_LENGTH)], request: Request
+) -> list[ServiceItem]:
     """Every service of the company, inactive ones included."""
     company_id = await _company_id(request, slug)
     assert company_id is not None
@@ -255,7 +273,7 @@ async def customers(
 async def appointments(
     request: Request,
     company: CompanySlug = None,
-    customer_id: Annotated[int | None, Query(ge=1)] = None,
+    customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: AppointmentStatus | None = None,
     start: From = None,
     end: To = None,
@@ -302,9 +320,23 @@ async def decisions(
     return _page("decisions", items, limit, lambda i: (i.created_at, i.id))
 
 
-@router.post("/decisions/{decision_id}/false-positive", summary="Mark a false positive")
-async def false_positive(decision_id: int, body: FalsePositive, request: Request) -> DecisionItem:
+@router.post(
+    "/decisions/{decision_id}/false-positive",
+    summary="Mark a false positive",
+    # The body is read by parse_json_object (depth, number and text limits), so its schema
+    # is declared here rather than inferred from a parameter.
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": FalsePositive.model_json_schema()}},
+        }
+    },
+)
+async def false_positive(
+    decision_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request
+) -> DecisionItem:
     """Mark a Layer 1/2/3 finding as a false positive (idempotent; the note is replaced)."""
+    body = await _false_positive_body(request)
     ctx: Context = request.state.ctx
     try:
         async with ctx.sessions() as session, session.begin():
@@ -318,6 +350,18 @@ async def false_positive(decision_id: int, body: FalsePositive, request: Request
         ctx.metrics.false_positives.labels(layer=str(item.layer), reason=item.reason).inc()
         log.info("false_positive", decision_id=decision_id, layer=item.layer, reason=item.reason)
     return item
+
+
+async def _false_positive_body(request: Request) -> FalsePositive:
+    raw = await read_limited(request)
+    if not raw.strip():
+        return FalsePositive()
+    try:
+        return FalsePositive.model_validate(parse_json_object(raw))
+    except ValidationError as problem:
+        first = problem.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise HTTPException(422, f"{where}: {first['msg']}") from None
 
 
 @router.get("/calls", summary="List Retell calls")

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from slotguard import __version__
 from slotguard.api import admin, calcom, dashboard, errors, health, retell
 from slotguard.api.middleware import RequestContext
+from slotguard.api.guard import RefuseUnstorableText
 from slotguard.booking import reconcile
 from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
@@ -55,7 +56,8 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install_handlers(app)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RefuseUnstorableText)
+    app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
     app.include_router(retell.router)
     app.include_router(calcom.router)

@@ -157,6 +157,11 @@ def business_hours(company: Company) -> nlp_time.BusinessHours | None:
     return nlp_time.BusinessHours(min(o for o, _ in spans), max(c for _, c in spans))
 
 
+# No salon books years ahead; the bound also keeps every derived day (the same-day window,
+# the company's local day) inside the calendar's year 9999.
+MAX_AHEAD = timedelta(days=5 * 366)
+
+
 def requested_span(
     ctx: Context,
     company: Company,
@@ -185,6 +190,8 @@ def requested_span(
     # Absolute time from here on: wall-clock arithmetic and fold=1 comparisons across zones
     # (PEP 495) would be wrong around DST switches.
     start = start.astimezone(UTC)
+    if start - now > MAX_AHEAD:
+        raise InvalidArgument("date", "too_far_ahead", date_text)
     return TimeRange(start, start + service.duration)
 
 
@@ -194,8 +201,12 @@ def requested_day(ctx: Context, company: Company, date_text: str) -> TimeRange:
         day = nlp_time.parse_date(str(date_text), today=ctx.clock().astimezone(company.tz).date())
     except nlp_time.TimeParseError as problem:
         raise InvalidArgument("date", problem.kind.value, problem.phrase) from None
-    start = datetime.combine(day, time(0), tzinfo=company.tz)
-    return TimeRange(start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=company.tz))
+    try:
+        start = datetime.combine(day, time(0), tzinfo=company.tz)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=company.tz)
+        return TimeRange(start, end)
+    except OverflowError:  # the first or last day of year 1..9999 has no whole day in UTC
+        raise InvalidArgument("date", "unparseable_date", date_text) from None
 
 
 def _field_of(problem: nlp_time.TimeParseError) -> str:

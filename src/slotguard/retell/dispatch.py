@@ -23,6 +23,9 @@ from slotguard.retell.schemas import RetellCall
 Handler = Callable[[Context, CallRef, dict[str, Any]], Awaitable[Reply]]
 # The longest argument we accept; a spoken name or phrase is far shorter.
 MAX_ARG_LENGTH = 500
+# The name is stored in customers.name (200 characters), so a longer one is an invalid
+# argument and never a database error. Emails are validated, which bounds them at 254.
+NAME_LENGTH = 200
 
 
 def call_ref(call: RetellCall) -> CallRef:
@@ -35,7 +38,9 @@ def call_ref(call: RetellCall) -> CallRef:
     return CallRef(call.call_id, call.agent_id, call.from_number, call.to_number, started)
 
 
-def _text(args: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+def _text(
+    args: dict[str, Any], name: str, *, required: bool = False, limit: int = MAX_ARG_LENGTH
+) -> str | None:
     value = args.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -44,7 +49,7 @@ def _text(args: dict[str, Any], name: str, *, required: bool = False) -> str | N
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidArgument(name, "must be text", value)
     text = str(value).strip()
-    if len(text) > MAX_ARG_LENGTH:
+    if len(text) > limit:
         raise InvalidArgument(name, "too long")
     return text
 
@@ -95,7 +100,7 @@ async def _collect(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
     return await collect_appointment_data(
         ctx,
         call,
-        customer_name=_text(args, "customer_name", required=True),
+        customer_name=_text(args, "customer_name", required=True, limit=NAME_LENGTH),
         service=_text(args, "service", required=True),
         date=_text(args, "date", required=True),
         time=_text(args, "time"),  # may be said in `date`: "morgen um 14 Uhr"
@@ -105,7 +110,7 @@ async def _collect(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
 
 async def _book(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
     book = BookArgs(
-        customer_name=_text(args, "customer_name", required=True),
+        customer_name=_text(args, "customer_name", required=True, limit=NAME_LENGTH),
         service=_text(args, "service", required=True),
         date=_text(args, "date", required=True),
         time=_text(args, "time"),  # may be said in `date`: "morgen um 14 Uhr"

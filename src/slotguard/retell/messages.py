@@ -67,6 +67,10 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
         ): "Dieser Zeitpunkt liegt in der Vergangenheit. Bitte nennen Sie einen späteren Termin.",
         (
             "error",
+            "too_far_ahead",
+        ): "So weit im Voraus kann ich keinen Termin vergeben. Bitte nennen Sie ein früheres Datum.",
+        (
+            "error",
             "nonexistent_time",
         ): "Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht. Bitte nennen Sie eine andere.",
         (
@@ -122,6 +126,7 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
         ("not_found", None): "I could not find a matching appointment.",
         ("error", "invalid_argument"): "I did not understand that ({field}). Could you repeat it?",
         ("error", "in_past"): "That time is in the past. Please name a later time.",
+        ("error", "too_far_ahead"): "I cannot book that far ahead. Please name an earlier date.",
         (
             "error",
             "nonexistent_time",
