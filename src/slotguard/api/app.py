@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from slotguard import __version__
 from slotguard.api import admin, calcom, dashboard, errors, health, retell
-from slotguard.api.middleware import RequestContext
 from slotguard.api.guard import RefuseUnstorableText
+from slotguard.api.middleware import RequestContext
 from slotguard.booking import reconcile
 from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
