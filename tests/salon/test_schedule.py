@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from slotguard import public_holidays
-from slotguard.domain import OpeningHours, TimeRange
+from slotguard.domain import OpeningHours, Reason, TimeRange
 from slotguard.domain.salon import BookingRules, Closure
 from slotguard.domain.schedule import (
-    ScheduleReason,
     allowed_starts,
     blocked,
     grid_starts,
@@ -40,7 +39,7 @@ class TestProblem:
         """A day inside a closure range is closed, with the closure's label."""
         rules = BookingRules(closures=(Closure(date(2026, 12, 24), date(2027, 1, 1), "Ferien"),))
         found = problem(rules, EVERY_DAY, BERLIN, _span(date(2026, 12, 31), 10), NOW)
-        assert found is not None and found.reason is ScheduleReason.CLOSED
+        assert found is not None and found.reason is Reason.CLOSED
         assert found.closed is not None and found.closed.label == "Ferien"
         assert problem(rules, EVERY_DAY, BERLIN, _span(date(2027, 1, 2), 10), NOW) is None
 
@@ -61,9 +60,9 @@ class TestProblem:
 
     @pytest.mark.parametrize(
         ("minutes_ahead", "expected"),
-        [(119, ScheduleReason.TOO_SOON), (120, None), (600, None)],
+        [(119, Reason.TOO_SOON), (120, None), (600, None)],
     )
-    def test_notice(self, minutes_ahead: int, expected: ScheduleReason | None) -> None:
+    def test_notice(self, minutes_ahead: int, expected: Reason | None) -> None:
         """A start inside the minimum notice is too soon; exactly at it is fine."""
         rules = BookingRules(notice=timedelta(hours=2))
         start = NOW + timedelta(minutes=minutes_ahead)
@@ -83,7 +82,7 @@ class TestProblem:
         outside = _span((NOW + timedelta(days=91)).date(), 10)
         assert problem(rules, EVERY_DAY, BERLIN, inside, NOW) is None
         found = problem(rules, EVERY_DAY, BERLIN, outside, NOW)
-        assert found is not None and found.reason is ScheduleReason.TOO_FAR
+        assert found is not None and found.reason is Reason.TOO_FAR
 
     @pytest.mark.parametrize(("minute", "ok"), [(0, True), (15, True), (45, True), (10, False)])
     def test_grid(self, minute: int, ok: bool) -> None:
@@ -92,18 +91,18 @@ class TestProblem:
         found = problem(rules, EVERY_DAY, BERLIN, _span(date(2026, 12, 1), 10, minute), NOW)
         assert (found is None) is ok
         if not ok:
-            assert found is not None and found.reason is ScheduleReason.OFF_GRID
+            assert found is not None and found.reason is Reason.OFF_GRID
 
     def test_outside_hours(self) -> None:
         """A span running past closing time is out of bounds."""
         found = problem(BookingRules(), EVERY_DAY, BERLIN, _span(date(2026, 12, 1), 17, 45), NOW)
-        assert found is not None and found.reason is ScheduleReason.OUT_OF_BOUNDS
+        assert found is not None and found.reason is Reason.OUT_OF_BOUNDS
 
     def test_closed_wins_over_hours(self) -> None:
         """On a holiday the caller hears 'closed' (with the reason), not 'outside hours'."""
         rules = BookingRules(closures=(Closure(date(2026, 12, 1), date(2026, 12, 1)),))
         found = problem(rules, EVERY_DAY, BERLIN, _span(date(2026, 12, 1), 20), NOW)
-        assert found is not None and found.reason is ScheduleReason.CLOSED
+        assert found is not None and found.reason is Reason.CLOSED
 
     def test_span_ending_at_midnight_does_not_touch_next_day(self) -> None:
         """An appointment ending at 24:00 is not closed by a closure of the next day."""

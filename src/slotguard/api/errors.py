@@ -19,6 +19,7 @@ from slotguard.booking.errors import (
     BookingError,
     InvalidArgument,
     UnknownService,
+    UnknownStaff,
     UnknownTenant,
 )
 from slotguard.booking.replies import Reply, error
@@ -49,6 +50,11 @@ def _unknown_service(exc: Exception) -> Reply:
     )
 
 
+def _unknown_staff(exc: Exception) -> Reply:
+    assert isinstance(exc, UnknownStaff)
+    return error(Reason.UNKNOWN_STAFF, requested_staff=exc.requested, offered_staff=exc.offered)
+
+
 def _unknown_tenant(exc: Exception) -> Reply:
     return error(Reason.UNKNOWN_TENANT)
 
@@ -60,6 +66,7 @@ def _unreachable(exc: Exception) -> Reply:
 REPLY_FOR: dict[type[Exception], Callable[[Exception], Reply]] = {
     InvalidArgument: _invalid,
     UnknownService: _unknown_service,
+    UnknownStaff: _unknown_staff,
     UnknownTenant: _unknown_tenant,
     CalendarUnreachable: _unreachable,
 }

@@ -15,9 +15,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from slotguard.booking import idempotency
-from slotguard.booking.availability import alternatives, services_of
+from slotguard.booking.availability import services_of
 from slotguard.booking.context import Context
 from slotguard.booking.detect import examine, record, request_for
+from slotguard.booking.offer import (
+    check_span,
+    event_type_for,
+    staff_facts,
+    unavailable,
+    wished_person,
+)
 from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.resolve import Caller, CallRef, caller_for, company_for, requested_span
 from slotguard.calendar import CalendarUnreachable, CreateBooking, CreateOutcome, CreateResult
@@ -35,6 +42,7 @@ from slotguard.domain import (
     SuggestedAction,
     TimeRange,
 )
+from slotguard.domain.salon import StaffMember
 from slotguard.observability import get_logger
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.customers import CallRepository
@@ -56,6 +64,7 @@ class BookArgs:
     time: str | None
     customer_email: str | None = None
     confirm_duplicate: bool = False
+    staff: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """For the idempotency key."""
@@ -96,10 +105,22 @@ async def _book(ctx: Context, company: Company, call: CallRef, args: BookArgs) -
     caller = await caller_for(
         ctx, company, call, name=args.customer_name, email=args.customer_email
     )
+    host = await check_span(
+        ctx, company, service, span, wished_person(company, service, args.staff)
+    )
+    if isinstance(host, Reply):
+        return host
     key = uuid.uuid4().hex
     try:
         held = await reserve(
-            ctx, caller, service, span, confirmed=args.confirm_duplicate, function=FUNCTION, key=key
+            ctx,
+            caller,
+            service,
+            span,
+            confirmed=args.confirm_duplicate,
+            function=FUNCTION,
+            key=key,
+            host=host,
         )
     except Exception as problem:
         if database_unavailable(problem):
@@ -180,6 +201,7 @@ async def reserve(
     function: str,
     moving: Appointment | None = None,
     key: str | None = None,
+    host: StaffMember | None = None,
 ) -> Held | Reply:
     """Phase 1: under the customer's lock, refuse (Layer 2), warn (Layer 1) or hold the slot."""
     company, customer = caller.company, caller.customer
@@ -225,17 +247,24 @@ async def reserve(
                 now=ctx.clock(),
                 call_row_id=caller.call_row_id,
                 rescheduled_from_id=None if moving is None else moving.id,
+                staff_key=None if host is None else host.key,
             )
     except IntegrityError as violation:
         return await _constraint_refusal(ctx, violation, where, company.tz, local)
-    booking = calendar_request(company, customer, service, span, key)
+    booking = calendar_request(company, customer, service, span, key, host)
     return Held(caller, service, _named(row, service), booking)
 
 
 def calendar_request(
-    company: Company, customer: Customer, service: Service, span: TimeRange, key: str
+    company: Company,
+    customer: Customer,
+    service: Service,
+    span: TimeRange,
+    key: str,
+    person: StaffMember | None = None,
 ) -> CreateBooking:
     """What the calendar is asked to book (or looked up by) for our reservation ``key``."""
+    rules = company.rules_for(service)
     return CreateBooking(
         reservation_key=key,
         company_id=company.id,
@@ -246,7 +275,9 @@ def calendar_request(
         attendee_name=customer.name or "Anrufer",
         attendee_email=customer.email,
         attendee_phone=customer.phone_e164,
-        event_type_id=service.calcom_event_type_id,
+        event_type_id=event_type_for(service, person),
+        staff_key=None if person is None else person.key,
+        buffer_minutes=int(rules.buffer.total_seconds() // 60),
     )
 
 
@@ -273,7 +304,12 @@ async def settle(
             # Booked now, by us or by the webhook that overtook the answer: either way booked.
             booked = replace(held.appointment, status=AppointmentStatus.BOOKED)
             view = AppointmentView.of(booked, company.tz)
-            return Reply(Status.BOOKED, requested_start=local, appointment=view)
+            return Reply(
+                Status.BOOKED,
+                requested_start=local,
+                appointment=view,
+                facts=staff_facts(company, held.appointment.staff_key),
+            )
         if result.outcome is CreateOutcome.AMBIGUOUS:
             await calls.link(
                 held.caller.call_row_id,
@@ -292,11 +328,8 @@ async def settle(
         )
     if unreachable or result.refusal is None or result.refusal is Reason.INVALID:
         return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
-    others = await alternatives(
-        ctx.calendar(company), company, held.service, held.appointment.span.start
-    )
-    return Reply(
-        Status.UNAVAILABLE, reason=result.refusal, requested_start=local, alternatives=others
+    return await unavailable(
+        ctx, company, held.service, held.appointment.span, None, reason=result.refusal
     )
 
 
@@ -330,6 +363,7 @@ def _named(row: Appointment, service: Service) -> Appointment:
         status=row.status,
         reservation_key=row.reservation_key,
         service_name=service.name,
+        staff_key=row.staff_key,
     )
 
 

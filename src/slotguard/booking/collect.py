@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from slotguard.booking import idempotency
-from slotguard.booking.availability import alternatives, services_of, unavailable_reason
+from slotguard.booking.availability import services_of
 from slotguard.booking.context import Context
 from slotguard.booking.detect import examine, record, request_for
+from slotguard.booking.offer import check_span, free_hosts, unavailable, wished_person
 from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_span
 from slotguard.calendar import CalendarUnreachable
@@ -29,6 +30,7 @@ async def collect_appointment_data(
     date: str | None,
     time: str | None,
     customer_email: str | None = None,
+    staff: str | None = None,
 ) -> Reply:
     """Tell the agent at once about an existing appointment, a refusal, or a taken slot."""
     company = await company_for(ctx, call)
@@ -38,10 +40,12 @@ async def collect_appointment_data(
         "date": date,
         "time": time,
         "customer_email": customer_email,
+        "staff": staff,
     }
 
     async def work() -> Reply:
         chosen = await services_of(ctx, company, service)
+        person = wished_person(company, chosen, staff)
         span = requested_span(ctx, company, call, chosen, date, time)
         caller = await caller_for(ctx, company, call, name=customer_name, email=customer_email)
         assert caller.customer is not None
@@ -72,24 +76,17 @@ async def collect_appointment_data(
                     existing=existing,
                     suggested_action=action,
                 )
-        calendar = ctx.calendar(company)
         try:
-            free = await calendar.free_slots(
-                window=span,
-                duration_minutes=chosen.duration_minutes,
-                event_type_id=chosen.calcom_event_type_id,
-            )
+            host = await check_span(ctx, company, chosen, span, person)
+            if isinstance(host, Reply):
+                return host
+            if host is None and not await free_hosts(ctx, company, chosen, span, None):
+                return await unavailable(ctx, company, chosen, span, person)
         except CalendarUnreachable:
-            free = [span.start]  # the booking step will find out; do not block the conversation
-        if span.start not in free:
-            others = await alternatives(calendar, company, chosen, span.start)
-            return Reply(
-                Status.UNAVAILABLE,
-                reason=unavailable_reason(company, span),
-                requested_start=local,
-                alternatives=others,
-            )
-        return Reply(Status.OK, requested_start=local)
+            host = person  # the booking step will find out; do not block the conversation
+        return Reply(
+            Status.OK, requested_start=local, facts={} if host is None else {"staff": host.name}
+        )
 
     return await idempotency.run_once(
         ctx,

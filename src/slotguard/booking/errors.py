@@ -4,6 +4,7 @@ BookingError
 ├── InvalidArgument      a missing, malformed or impossible argument (date in the past …)
 ├── UnknownService       the service named is not offered (carries the offered names)
 │   └── AmbiguousService two offered services fit the name about equally (carries both)
+├── UnknownStaff         the person named does not offer the service (carries who does)
 └── UnknownTenant        the call cannot be routed to a company
 """
 
@@ -39,6 +40,15 @@ class AmbiguousService(UnknownService):
     def __init__(self, requested: str, offered: list[str], candidates: list[str]) -> None:
         super().__init__(requested, offered)
         self.candidates = candidates
+
+
+class UnknownStaff(BookingError):
+    """The person named by the caller is not one of the staff who offer the service."""
+
+    def __init__(self, requested: str, offered: list[str]) -> None:
+        super().__init__(f"unknown staff {requested!r}")
+        self.requested = requested
+        self.offered = offered
 
 
 class UnknownTenant(BookingError):

@@ -92,8 +92,9 @@ async def _request(ctx: Context, company: Company, appointment: Appointment) -> 
         customer = await CustomerRepository(session).get(appointment.customer_id)
         service = await CompanyRepository(session).service(appointment.service_id)
     assert customer is not None and service is not None
+    person = next((p for p in company.staff if p.key == appointment.staff_key), None)
     return calendar_request(
-        company, customer, service, appointment.span, appointment.reservation_key
+        company, customer, service, appointment.span, appointment.reservation_key, person
     )
 
 

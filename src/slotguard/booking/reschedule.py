@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from slotguard.booking import idempotency
-from slotguard.booking.availability import alternatives
 from slotguard.booking.book import Held, reserve
 from slotguard.booking.context import Context
+from slotguard.booking.offer import check_span, staff_facts, unavailable
 from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.resolve import CallRef, company_for, requested_span
 from slotguard.booking.select import appointment_to_change
 from slotguard.calendar import CalendarUnreachable, CreateOutcome, CreateResult
-from slotguard.domain import Appointment, AppointmentStatus, Reason, can_transition
+from slotguard.domain import Appointment, AppointmentStatus, Company, Reason, can_transition
+from slotguard.domain.salon import StaffMember
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CallRepository
@@ -47,8 +48,11 @@ async def reschedule_appointment(
             chosen = await CompanyRepository(session).service(target.service_id)
         assert chosen is not None
         span = requested_span(ctx, company, call, chosen, new_date, new_time)
+        host = await check_span(ctx, company, chosen, span, _same_person(company, target))
+        if isinstance(host, Reply):
+            return host
         held = await reserve(
-            ctx, caller, chosen, span, confirmed=True, function=FUNCTION, moving=target
+            ctx, caller, chosen, span, confirmed=True, function=FUNCTION, moving=target, host=host
         )
         if isinstance(held, Reply):
             return held
@@ -73,6 +77,11 @@ async def reschedule_appointment(
     )
 
 
+def _same_person(company: Company, appointment: Appointment) -> StaffMember | None:
+    """A move stays with the person who was to serve the appointment, when they still work."""
+    return next((p for p in company.staff if p.key == appointment.staff_key), None)
+
+
 async def _settle(ctx: Context, held: Held, old: Appointment, result: CreateResult) -> Reply:
     company = held.caller.company
     now = ctx.clock()
@@ -94,7 +103,8 @@ async def _settle(ctx: Context, held: Held, old: Appointment, result: CreateResu
             status = (
                 Status.RESCHEDULED if result.outcome is CreateOutcome.BOOKED else Status.PENDING
             )
-            return Reply(status, requested_start=local, appointment=view)
+            facts = staff_facts(company, held.appointment.staff_key)
+            return Reply(status, requested_start=local, appointment=view, facts=facts)
         await repo.set_status(
             held.appointment.id, AppointmentStatus.FAILED, now, reason=result.detail
         )
@@ -103,8 +113,5 @@ async def _settle(ctx: Context, held: Held, old: Appointment, result: CreateResu
             await repo.set_status(
                 old.id, old.status, now, only_from=frozenset({AppointmentStatus.RESCHEDULED})
             )
-    others = await alternatives(
-        ctx.calendar(company), company, held.service, held.appointment.span.start
-    )
     reason = result.refusal or Reason.SLOT_TAKEN
-    return Reply(Status.UNAVAILABLE, reason=reason, requested_start=local, alternatives=others)
+    return await unavailable(ctx, company, held.service, held.appointment.span, None, reason=reason)

@@ -103,9 +103,18 @@ class CalcomCalendar:
         self._observe: Observe = observe or (lambda _endpoint, _outcome, _seconds: None)
 
     async def free_slots(
-        self, *, window: TimeRange, duration_minutes: int, event_type_id: int | None
+        self,
+        *,
+        window: TimeRange,
+        duration_minutes: int,
+        event_type_id: int | None,
+        staff_key: str | None = None,
+        buffer: timedelta = timedelta(0),
     ) -> list[datetime]:
-        """Starts (aware UTC) in ``window`` where ``duration_minutes`` still fit inside it."""
+        """Starts (aware UTC) in ``window`` where ``duration_minutes`` still fit inside it.
+
+        The person and their buffer are the event type's own (``staff_key``, ``buffer`` unused).
+        """
         if event_type_id is None:
             raise CalendarUnreachable("Cal.com slots need an event type id (tenants file)")
         params = {"eventTypeId": str(event_type_id), "start": _utc(window.start),

@@ -1,7 +1,9 @@
-"""The local calendar: bookings kept in our own database, one host per company, opening hours.
+"""The local calendar: bookings kept in our own database, opening hours, staff and buffers.
 
-It is the embedded default, so a demo salon works with no account anywhere. A slot is taken
-when another appointment of the company that the calendar has confirmed overlaps it.
+It is the embedded default, so a demo salon works with no account anywhere. A host is one
+person of the company's staff (or the whole company when it names none); a slot is taken
+when another appointment of that host that the calendar has confirmed overlaps it, each
+appointment keeping its host busy for its service's buffer after it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from slotguard.calendar.provider import (
     CreateOutcome,
     CreateResult,
 )
-from slotguard.domain import Company, Reason, TimeRange
+from slotguard.domain import Company, OpeningHours, Reason, TimeRange
+from slotguard.domain.schedule import blocked, grid_starts
 from slotguard.store.appointments import AppointmentRepository
 
 LOCAL_UID_PREFIX = "local-"
 # Offered start times lie on this grid (or the service length, if shorter).
 SLOT_STEP = timedelta(minutes=30)
+# The longest buffer the tenants file allows: how far before a window a neighbour may reach.
+MAX_BUFFER = timedelta(days=1)
 
 
 class LocalCalendar:
@@ -42,32 +47,32 @@ class LocalCalendar:
         self.clock = clock
 
     async def free_slots(
-        self, *, window: TimeRange, duration_minutes: int, event_type_id: int | None
+        self,
+        *,
+        window: TimeRange,
+        duration_minutes: int,
+        event_type_id: int | None,
+        staff_key: str | None = None,
+        buffer: timedelta = timedelta(0),
     ) -> list[datetime]:
-        """Starts inside opening hours, not in the past, not overlapping a held slot."""
+        """Starts on the grid inside the host's hours, not in the past, where the booking and
+        its buffer overlap no held slot of the host (with that slot's own buffer)."""
         length = timedelta(minutes=duration_minutes)
-        step = min(SLOT_STEP, length)
+        grid = self.company.rules.grid_minutes
+        step = timedelta(minutes=grid) if grid else min(SLOT_STEP, length)
+        hours = self._hours(staff_key)
         async with self.sessions() as session:
-            busy = await AppointmentRepository(session).company_busy(self.company.id, window)
-        earliest = self.clock()
-        slots: set[datetime] = set()
-        for open_span in self.company.opening_hours.open_spans(window, self.company.tz):
-            # The grid, plus the window's own start: a caller may ask for 10:15 exactly.
-            candidates = [window.start]
-            start = open_span.start
-            while start + length <= open_span.end:
-                candidates.append(start)
-                start += step
-            for begin in candidates:
-                candidate = TimeRange(begin, begin + length)
-                if (
-                    begin >= max(earliest, window.start)
-                    and open_span.start <= begin
-                    and candidate.end <= open_span.end
-                    and not any(candidate.overlaps(b) for b in busy)
-                ):
-                    slots.add(begin)
-        return sorted(slots)
+            busy = await self._busy(AppointmentRepository(session), window, staff_key)
+        earliest = max(self.clock(), window.start)
+        # The grid, plus the window's own start: a caller may ask for 10:15 exactly.
+        candidates = {*grid_starts(window, step, hours, self.company.tz), window.start}
+        return sorted(
+            start
+            for start in candidates
+            if start >= earliest
+            and hours.covers(TimeRange(start, start + length), self.company.tz)
+            and not _collides(blocked(TimeRange(start, start + length), buffer), busy)
+        )
 
     async def create_booking(self, request: CreateBooking) -> CreateResult:
         """Confirm the pending row of ``request`` unless hours or another booking forbid it."""
@@ -103,18 +108,58 @@ class LocalCalendar:
         span = request.span
         if span.start < self.clock():
             return _refused(Reason.OUT_OF_BOUNDS, "in the past")
-        if not self.company.opening_hours.covers(span, self.company.tz):
+        if not self._hours(request.staff_key).covers(span, self.company.tz):
             return _refused(Reason.OUT_OF_BOUNDS, "outside opening hours")
         uid = LOCAL_UID_PREFIX + request.reservation_key
+        needed = blocked(span, timedelta(minutes=request.buffer_minutes))
         async with self.sessions() as session, session.begin():
             repo = AppointmentRepository(session)
             await repo.lock_company_calendar(self.company.id)
-            taken = await repo.calendar_conflicts(self.company.id, span, ignore_uid=ignore_uid)
-            if taken:
+            busy = await self._busy(
+                repo, needed, request.staff_key, confirmed_only=True, ignore_uid=ignore_uid
+            )
+            if _collides(needed, busy):
                 return _refused(Reason.SLOT_TAKEN, "slot taken")
-            if not await repo.confirm_in_calendar(request.reservation_key, uid):
+            if not await repo.confirm_in_calendar(request.reservation_key, uid, request.staff_key):
                 return _refused(Reason.INVALID, "no pending reservation")
         return CreateResult(CreateOutcome.BOOKED, _booking(uid, span, request.reservation_key))
+
+    def _hours(self, staff_key: str | None) -> OpeningHours:
+        """The host's hours: the person's working hours, else the company's opening hours."""
+        person = next((p for p in self.company.staff if p.key == staff_key), None)
+        if person is None or person.hours is None:
+            return self.company.opening_hours
+        return person.hours
+
+    async def _busy(
+        self,
+        repo: AppointmentRepository,
+        window: TimeRange,
+        staff_key: str | None,
+        *,
+        confirmed_only: bool = False,
+        ignore_uid: str | None = None,
+    ) -> list[TimeRange]:
+        """What keeps the host busy near ``window``: each held slot plus its service's buffer."""
+        rules = self.company.rules
+        # A neighbour's buffer reaches into the window from before it.
+        reach = TimeRange(window.start - MAX_BUFFER, window.end)
+        rows = await repo.calendar_busy(
+            self.company.id,
+            reach,
+            staff_key=staff_key,
+            confirmed_only=confirmed_only,
+            ignore_uid=ignore_uid,
+        )
+        spans = []
+        for span, service_rules in rows:
+            own = (service_rules or {}).get("buffer_minutes")
+            spans.append(blocked(span, rules.buffer if own is None else timedelta(minutes=own)))
+        return spans
+
+
+def _collides(span: TimeRange, busy: list[TimeRange]) -> bool:
+    return any(span.overlaps(other) for other in busy)
 
 
 def _booking(uid: str, span: TimeRange, key: str) -> CalendarBooking:

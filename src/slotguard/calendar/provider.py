@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from slotguard.domain import Reason, TimeRange
@@ -46,6 +46,8 @@ class CreateBooking:
     attendee_phone: str | None = None
     event_type_id: int | None = None
     api_key: str | None = None
+    staff_key: str | None = None  # the person booked (local calendar; Cal.com: the event type)
+    buffer_minutes: int = 0  # time the person stays busy after it (local calendar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,19 @@ class CalendarProvider(Protocol):
     name: str
 
     async def free_slots(
-        self, *, window: TimeRange, duration_minutes: int, event_type_id: int | None
+        self,
+        *,
+        window: TimeRange,
+        duration_minutes: int,
+        event_type_id: int | None,
+        staff_key: str | None = None,
+        buffer: timedelta = timedelta(0),
     ) -> list[datetime]:
-        """Start times (aware UTC) inside ``window`` where a booking of that length fits."""
+        """Start times (aware UTC) inside ``window`` where a booking of that length fits.
+
+        ``staff_key`` names the person (local calendar; on Cal.com the event type does) and
+        ``buffer`` the time they stay busy after it (Cal.com: the event type's own buffer).
+        """
         ...
 
     async def create_booking(self, request: CreateBooking) -> CreateResult:

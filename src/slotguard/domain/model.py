@@ -212,6 +212,7 @@ class Appointment:
     service_name: str | None = None
     deleted: bool = False
     rescheduled_from_id: int | None = None  # the appointment this one replaces
+    staff_key: str | None = None  # the person who serves it, when the company names staff
 
     @property
     def is_active(self) -> bool:

@@ -32,11 +32,18 @@ class Reason(enum.StrEnum):
     BOOKER_LIMIT = "booker_limit"
     INVALID = "invalid"  # the calendar rejected our request as malformed
     DAY_FULL = "day_full"  # no free slot at all on the requested day
+    # The salon's rules, checked before any calendar call (domain.schedule)
+    CLOSED = "closed"  # a closure or a public holiday (the reply names which)
+    TOO_SOON = "too_soon"  # inside the minimum notice
+    TOO_FAR = "too_far"  # beyond the booking horizon
+    OFF_GRID = "off_grid"  # not on the start-time grid
+    STAFF_OFF = "staff_off"  # the wished person does not work then
 
     # Errors (status ``error``) and waits (status ``pending``)
     INVALID_ARGUMENT = "invalid_argument"
     UNKNOWN_SERVICE = "unknown_service"
     AMBIGUOUS_SERVICE = "ambiguous_service"  # two services fit: ask which (``candidates``)
+    UNKNOWN_STAFF = "unknown_staff"  # the person named does not offer the service
     UNKNOWN_TENANT = "unknown_tenant"
     CALENDAR_UNREACHABLE = "calendar_unreachable"
     BUSY = "busy"  # the same request is still being processed elsewhere

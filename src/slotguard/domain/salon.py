@@ -6,7 +6,6 @@ a service may override notice, buffer and grid.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -14,20 +13,10 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from slotguard.domain.model import OpeningHours
+    from slotguard.domain.model import Company, OpeningHours, TimeRange
 
 # A public-holiday calendar: the holiday's name on that local day, or None.
 HolidayLookup = Callable[[date], str | None]
-
-
-class ScheduleReason(enum.StrEnum):
-    """Why a start is not offered (the wire value of the reply's ``reason``)."""
-
-    CLOSED = "closed"  # a closure or a public holiday
-    OUT_OF_BOUNDS = "out_of_bounds"  # outside opening (or working) hours
-    TOO_SOON = "too_soon"  # inside the minimum notice
-    TOO_FAR = "too_far"  # beyond the booking horizon
-    OFF_GRID = "off_grid"  # not on the start-time grid
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +87,11 @@ class StaffMember:
     services: frozenset[str] | None = None  # folded service names; None: all
     hours: OpeningHours | None = None  # None: the company's opening hours
     event_types: Mapping[str, int] = field(default_factory=dict)  # folded service → event type
+
+    def works(self, span: TimeRange, company: Company) -> bool:
+        """True when ``span`` lies inside this person's working hours (the company's by default)."""
+        hours = self.hours if self.hours is not None else company.opening_hours
+        return hours.covers(span, company.tz)
 
     def offers(self, service_name: str) -> bool:
         """True when this person offers the service."""

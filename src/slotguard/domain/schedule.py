@@ -13,14 +13,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slotguard.domain.model import OpeningHours, TimeRange
-from slotguard.domain.salon import BookingRules, ClosedDay, ScheduleReason
+from slotguard.domain.reasons import Reason
+from slotguard.domain.salon import BookingRules, ClosedDay
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduleProblem:
     """Why a requested span cannot be booked, with the closed day when that is the cause."""
 
-    reason: ScheduleReason
+    reason: Reason
     closed: ClosedDay | None = None
 
 
@@ -35,15 +36,15 @@ def problem(
     for day in _local_days(span, tz):
         closed = rules.closed(day)
         if closed is not None:
-            return ScheduleProblem(ScheduleReason.CLOSED, closed)
+            return ScheduleProblem(Reason.CLOSED, closed)
     if span.start < now + rules.notice:
-        return ScheduleProblem(ScheduleReason.TOO_SOON)
+        return ScheduleProblem(Reason.TOO_SOON)
     if rules.horizon_days is not None and span.start > now + timedelta(days=rules.horizon_days):
-        return ScheduleProblem(ScheduleReason.TOO_FAR)
+        return ScheduleProblem(Reason.TOO_FAR)
     if not hours.covers(span, tz):
-        return ScheduleProblem(ScheduleReason.OUT_OF_BOUNDS)
+        return ScheduleProblem(Reason.OUT_OF_BOUNDS)
     if not rules.on_grid(span.start, tz):
-        return ScheduleProblem(ScheduleReason.OFF_GRID)
+        return ScheduleProblem(Reason.OFF_GRID)
     return None
 
 

@@ -93,6 +93,7 @@ async def _check_availability(ctx: Context, call: CallRef, args: dict[str, Any])
         _text(args, "service", required=True),
         _text(args, "date", required=True),
         _text(args, "time"),
+        _text(args, "staff"),
     )
 
 
@@ -105,6 +106,7 @@ async def _collect(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
         date=_text(args, "date", required=True),
         time=_text(args, "time"),  # may be said in `date`: "morgen um 14 Uhr"
         customer_email=_email(args),
+        staff=_text(args, "staff"),
     )
 
 
@@ -116,6 +118,7 @@ async def _book(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
         time=_text(args, "time"),  # may be said in `date`: "morgen um 14 Uhr"
         customer_email=_email(args),
         confirm_duplicate=_flag(args, "confirm_duplicate"),
+        staff=_text(args, "staff"),
     )
     return await book_appointment(ctx, call, book)
 

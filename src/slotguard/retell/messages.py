@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.domain import Reason
@@ -19,8 +19,8 @@ _ON = {"de": "am", "en": "on"}
 # {services}, {field}, {count}.
 MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
     "de": {
-        ("ok", None): "Der Termin {when} ist frei. Soll ich ihn buchen?",
-        ("available", None): "Der Termin {when} ist frei.",
+        ("ok", None): "Der Termin {when}{with_staff} ist frei. Soll ich ihn buchen?",
+        ("available", None): "Der Termin {when}{with_staff} ist frei.",
         ("available", "slots"): "Freie Termine: {alternatives}.",
         ("unavailable", None): "Der Termin {when} ist leider nicht frei. {offer}",
         ("unavailable", "day_full"): "An diesem Tag ist leider nichts mehr frei. {offer}",
@@ -29,6 +29,18 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
             "out_of_bounds",
         ): "Zu dieser Zeit kann leider nicht gebucht werden. {offer}",
         ("unavailable", "booker_limit"): "Für diese Person sind bereits zu viele Termine gebucht.",
+        ("unavailable", "closed"): "{closed} {offer}",
+        ("unavailable", "staff_off"): "{staff} arbeitet zu dieser Zeit nicht. {offer}",
+        ("unavailable", "too_soon"): "So kurzfristig können wir leider nicht buchen. {offer}",
+        (
+            "unavailable",
+            "too_far",
+        ): "So weit im Voraus nehmen wir leider noch keine Termine an. {offer}",
+        ("unavailable", "off_grid"): "Zu dieser genauen Uhrzeit beginnt kein Termin. {offer}",
+        (
+            "error",
+            "unknown_staff",
+        ): "{requested_staff} bietet diese Leistung bei uns nicht an. Möglich sind: {staff_names}.",
         (
             "warning",
             "same_day",
@@ -46,7 +58,7 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
             "refused",
             "daily_limit",
         ): "Sie haben an diesem Tag bereits {count} Termine, mehr sind nicht möglich. Bitte wählen Sie einen anderen Tag.",
-        ("booked", None): "Ihr Termin ist gebucht: {appointment}.",
+        ("booked", None): "Ihr Termin ist gebucht: {appointment}{with_staff}.",
         (
             "pending",
             None,
@@ -92,13 +104,22 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
         ("ok", "none"): "Sie haben keine anstehenden Termine.",
     },
     "en": {
-        ("ok", None): "The slot {when} is free. Shall I book it?",
-        ("available", None): "The slot {when} is free.",
+        ("ok", None): "The slot {when}{with_staff} is free. Shall I book it?",
+        ("available", None): "The slot {when}{with_staff} is free.",
         ("available", "slots"): "Free slots: {alternatives}.",
         ("unavailable", None): "Sorry, {when} is not available. {offer}",
         ("unavailable", "day_full"): "Sorry, that day is fully booked. {offer}",
         ("unavailable", "out_of_bounds"): "Sorry, that time cannot be booked. {offer}",
         ("unavailable", "booker_limit"): "This person already has too many bookings.",
+        ("unavailable", "closed"): "{closed} {offer}",
+        ("unavailable", "staff_off"): "{staff} is not working at that time. {offer}",
+        ("unavailable", "too_soon"): "Sorry, we cannot book at such short notice. {offer}",
+        ("unavailable", "too_far"): "Sorry, we do not take bookings that far ahead yet. {offer}",
+        ("unavailable", "off_grid"): "No appointment starts at exactly that time. {offer}",
+        (
+            "error",
+            "unknown_staff",
+        ): "{requested_staff} does not offer that service here. You can choose: {staff_names}.",
         (
             "warning",
             "same_day",
@@ -116,7 +137,7 @@ MESSAGES: dict[str, dict[tuple[str, str | None], str]] = {
             "refused",
             "daily_limit",
         ): "You already have {count} appointments that day, which is the limit. Please choose another day.",
-        ("booked", None): "Your appointment is booked: {appointment}.",
+        ("booked", None): "Your appointment is booked: {appointment}{with_staff}.",
         ("pending", None): "Your booking {when} is being confirmed. It will not be booked twice.",
         ("pending", "busy"): "This request is still being processed. One moment please.",
         ("known", None): "Welcome back{name}. {upcoming}",
@@ -153,6 +174,20 @@ _NO_ALTERNATIVES = {
 }
 _OFFER = {"de": "Frei wäre: {alternatives}.", "en": "Available instead: {alternatives}."}
 _AND = {"de": " oder ", "en": " or "}
+_WITH = {"de": " bei {name}", "en": " with {name}"}
+_DAY = {"de": "EEEE, d. MMMM", "en": "EEEE, MMMM d"}
+_CLOSED = {
+    "de": {
+        "holiday": "Am {day} ist Feiertag ({name}), da haben wir geschlossen.",
+        "label": "Am {day} haben wir geschlossen ({name}).",
+        None: "Am {day} haben wir geschlossen.",
+    },
+    "en": {
+        "holiday": "{day} is a public holiday ({name}); we are closed.",
+        "label": "We are closed on {day} ({name}).",
+        None: "We are closed on {day}.",
+    },
+}
 
 
 def when(moment: datetime, language: str) -> str:
@@ -182,8 +217,29 @@ def render(reply: Reply, language: str) -> str:
     return template.format(**_values(reply, language)).strip()
 
 
+def _closed(reply: Reply, language: str) -> str:
+    """ "Am Mittwoch, 6. Januar ist Feiertag (Heilige Drei Könige) …" from the reply's facts."""
+    closed_date = reply.facts.get("closed_date")
+    if not closed_date:
+        return ""
+    day = str(format_date(date.fromisoformat(closed_date), _DAY[language], locale=language))
+    kind = (
+        "holiday" if reply.facts.get("holiday") else "label" if reply.facts.get("closure") else None
+    )
+    name = reply.facts.get("holiday") or reply.facts.get("closure") or ""
+    return _CLOSED[language][kind].format(day=day, name=name)
+
+
+def _with(name: object, language: str) -> str:
+    return _WITH[language].format(name=name) if name else ""
+
+
 def _values(reply: Reply, language: str) -> dict[str, str]:
-    alternatives = _AND[language].join(when(t, language) for t in reply.alternatives)
+    people = reply.facts.get("alternative_staff") or [None] * len(reply.alternatives)
+    alternatives = _AND[language].join(
+        when(t, language) + _with(person, language)
+        for t, person in zip(reply.alternatives, people, strict=False)
+    )
     listed = reply.appointments or ()
     name = reply.facts.get("customer_name")
     return {
@@ -202,4 +258,9 @@ def _values(reply: Reply, language: str) -> dict[str, str]:
         "count": str(len(reply.existing)),
         "name": f", {name}" if name else "",
         "upcoming": "; ".join(describe(a, language) for a in listed),
+        "with_staff": _with(reply.facts.get("staff"), language),
+        "staff": str(reply.facts.get("staff", "")),
+        "closed": _closed(reply, language),
+        "requested_staff": str(reply.facts.get("requested_staff", "")),
+        "staff_names": _AND[language].join(reply.facts.get("offered_staff", [])),
     }

@@ -24,6 +24,10 @@ _ARGS: dict[str, dict[str, str]] = {
         "de": "Uhrzeit wie gesagt oder ISO (z. B. 14 Uhr, halb drei, 14:30)",
         "en": "Time as said or ISO (e.g. 2pm, half past two, 14:30)",
     },
+    "staff": {
+        "de": "Gewünschte Mitarbeiterin/gewünschter Mitarbeiter, wie genannt (z. B. Anna, bei Anna, egal)",
+        "en": "Wished staff member as said (e.g. Anna, with Anna, anyone)",
+    },
     "new_date": {"de": "Neues Datum", "en": "New date"},
     "new_time": {"de": "Neue Uhrzeit", "en": "New time"},
 }
@@ -39,15 +43,15 @@ FUNCTIONS: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = 
     ),
     "check_availability": (
         {"de": "Prüft, ob eine Leistung zu einem Datum (und einer Uhrzeit) frei ist; nennt Alternativen.", "en": "Checks whether a service is free at a date (and time); offers alternatives."},
-        ("service", "date"), ("time",),
+        ("service", "date"), ("time", "staff"),
     ),
     "collect_appointment_data": (
         {"de": "Sobald Name, Leistung, Datum und Uhrzeit bekannt sind: warnt sofort vor bestehenden Terminen.", "en": "As soon as name, service, date and time are known: warns at once about existing appointments."},
-        ("customer_name", "service", "date", "time"), ("customer_email",),
+        ("customer_name", "service", "date", "time"), ("customer_email", "staff"),
     ),
     "book_appointment": (
         {"de": "Bucht den Termin. Nie ohne Zustimmung des Anrufers aufrufen.", "en": "Books the appointment. Never call without the caller's consent."},
-        ("customer_name", "service", "date", "time"), ("customer_email", "confirm_duplicate"),
+        ("customer_name", "service", "date", "time"), ("customer_email", "confirm_duplicate", "staff"),
     ),
     "query_appointment": (
         {"de": "Nennt die anstehenden Termine des Anrufers, optional an einem Datum.", "en": "Lists the caller's upcoming appointments, optionally on one date."},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,7 @@ def to_domain(row: AppointmentRow, service_name: str | None = None) -> Appointme
         service_name=service_name,
         deleted=row.deleted_at is not None,
         rescheduled_from_id=row.rescheduled_from_id,
+        staff_key=row.staff_key,
     )
 
 
@@ -105,6 +107,7 @@ class AppointmentRepository:
         calcom_booking_id: int | None = None,
         rescheduled_from_id: int | None = None,
         duplicate_of_id: int | None = None,
+        staff_key: str | None = None,
     ) -> Appointment:
         """Insert one row; the unique index and exclusion constraint may refuse it."""
         check_initial(status)
@@ -122,6 +125,7 @@ class AppointmentRepository:
             calcom_booking_id=calcom_booking_id,
             rescheduled_from_id=rescheduled_from_id,
             duplicate_of_id=duplicate_of_id,
+            staff_key=staff_key,
             reconcile_attempts=0,
             created_at=now,
             updated_at=now,
@@ -207,43 +211,52 @@ class AppointmentRepository:
         rows = await self.session.execute(query.order_by(AppointmentRow.starts_at).limit(50))
         return [to_domain(row, name) for row, name in rows]
 
-    async def company_busy(self, company_id: int, window: TimeRange) -> list[TimeRange]:
-        """Spans of the company's slot-holding appointments overlapping ``window``."""
-        query = select(AppointmentRow.starts_at, AppointmentRow.ends_at).where(
-            AppointmentRow.company_id == company_id,
-            AppointmentRow.starts_at < window.end,
-            AppointmentRow.ends_at > window.start,
-            AppointmentRow.status.in_(_ACTIVE),
-            AppointmentRow.deleted_at.is_(None),
-        )
-        rows = await self.session.execute(query)
-        return [TimeRange(start, end) for start, end in rows]
+    async def calendar_busy(
+        self,
+        company_id: int,
+        window: TimeRange,
+        *,
+        staff_key: str | None,
+        confirmed_only: bool = False,
+        ignore_uid: str | None = None,
+    ) -> list[tuple[TimeRange, dict[str, Any] | None]]:
+        """Slot-holding appointments of one host (a person, or the whole company when
+        ``staff_key`` is None) overlapping ``window``, each with its service's rules.
 
-    async def calendar_conflicts(
-        self, company_id: int, span: TimeRange, *, ignore_uid: str | None
-    ) -> bool:
-        """True when a calendar-confirmed, slot-holding appointment of the company overlaps."""
-        query = select(AppointmentRow.id).where(
-            AppointmentRow.company_id == company_id,
-            AppointmentRow.starts_at < span.end,
-            AppointmentRow.ends_at > span.start,
-            AppointmentRow.calcom_booking_uid.is_not(None),
-            AppointmentRow.status.in_(_ACTIVE),
-            AppointmentRow.deleted_at.is_(None),
+        ``confirmed_only`` keeps the ones the calendar has confirmed (they carry a uid).
+        """
+        query = (
+            select(AppointmentRow.starts_at, AppointmentRow.ends_at, ServiceRow.rules)
+            .join(ServiceRow, ServiceRow.id == AppointmentRow.service_id)
+            .where(
+                AppointmentRow.company_id == company_id,
+                AppointmentRow.starts_at < window.end,
+                AppointmentRow.ends_at > window.start,
+                AppointmentRow.status.in_(_ACTIVE),
+                AppointmentRow.deleted_at.is_(None),
+            )
         )
+        if staff_key is not None:
+            query = query.where(AppointmentRow.staff_key == staff_key)
+        if confirmed_only:
+            query = query.where(AppointmentRow.calcom_booking_uid.is_not(None))
         if ignore_uid is not None:
             query = query.where(AppointmentRow.calcom_booking_uid != ignore_uid)
-        return (await self.session.scalar(query.limit(1))) is not None
+        rows = await self.session.execute(query)
+        return [(TimeRange(start, end), rules) for start, end, rules in rows]
 
-    async def confirm_in_calendar(self, reservation_key: str, uid: str) -> bool:
-        """Local calendar: stamp the calendar uid on our pending row; False if it is gone."""
+    async def confirm_in_calendar(
+        self, reservation_key: str, uid: str, staff_key: str | None = None
+    ) -> bool:
+        """Local calendar: stamp the calendar uid (and the person) on our pending row;
+        False if it is gone."""
         result = await self.session.execute(
             update(AppointmentRow)
             .where(
                 AppointmentRow.reservation_key == reservation_key,
                 AppointmentRow.status == AppointmentStatus.PENDING.value,
             )
-            .values(calcom_booking_uid=uid)
+            .values(calcom_booking_uid=uid, staff_key=staff_key)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
