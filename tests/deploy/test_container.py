@@ -144,8 +144,8 @@ class TestInstalledPackage:
         assert ready.json()["status"] == "ok"
 
 
-def _wait_ready(url: str, server: subprocess.Popen[str]) -> httpx.Response:
-    deadline = time.monotonic() + 30
+def _wait_ready(url: str, server: subprocess.Popen[str], seconds: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + seconds
     while True:
         try:
             return httpx.get(url, timeout=2)

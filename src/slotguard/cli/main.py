@@ -10,11 +10,12 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from slotguard import tenants
+from slotguard import __version__, tenants
 from slotguard.booking import reconcile as reconcile_use_case
 from slotguard.booking.privacy import Erasure, ForgetError, forget_customer
 from slotguard.booking.sync import NotACalcomCompany, sync_company
@@ -26,7 +27,7 @@ from slotguard.runtime import open_context
 from slotguard.settings import Settings, SettingsError, load_settings
 from slotguard.store.companies import ApplyResult, CompanyRepository
 from slotguard.store.db import DatabaseUrlError, create_engine, session_factory
-from slotguard.store.migrate import upgrade
+from slotguard.store.migrate import SchemaState, schema_state, upgrade
 from slotguard.store.seed import DatabaseNotEmpty, SeedPlan, SeedReport, fill, start_of_today
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ app.add_typer(calcom_app, name="calcom")
 customers_app = typer.Typer(help="Customers: GDPR erasure.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 log = get_logger("cli")
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 class CliError(Exception):
@@ -55,20 +57,43 @@ def _settings() -> Settings:
     return settings
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"slotguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Booking backend for AI phone agents: Retell functions, Cal.com, duplicate prevention."""
+
+
 @app.command()
 def migrate() -> None:
-    """Upgrade the database (SLOTGUARD_DATABASE_URL) to the newest schema."""
+    """Upgrade the database (SLOTGUARD_DATABASE_URL) to the newest schema; says what it did."""
     settings = _settings()
 
-    async def _run() -> None:
+    async def _run() -> tuple[SchemaState, SchemaState]:
         engine = create_engine(settings.database_url)
         try:
+            before = await schema_state(engine)
             await upgrade(engine)
+            return before, await schema_state(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(_run())
-    typer.echo("database is at the newest schema")
+    before, after = asyncio.run(_run())
+    if before.current == after.current:
+        typer.echo(f"database is already at the newest schema ({after.current}); nothing to do")
+    elif before.current is None:
+        typer.echo(f"empty database: created the schema at revision {after.current}")
+    else:
+        typer.echo(f"upgraded the database from revision {before.current} to {after.current}")
 
 
 @tenants_app.command("apply")
@@ -144,6 +169,9 @@ def serve(
         access_log=False,  # RequestContext writes one line per request, with its request id
         http=NoDelayHttpToolsProtocol,
         loop="auto",  # uvloop where installed (not on Windows)
+        # A worker imports the whole app before it can answer the supervisor's health ping;
+        # on a busy machine that takes longer than uvicorn's 5 s, and the worker is killed.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
@@ -252,6 +280,11 @@ def retell_tools(
     """Print the Retell custom-tool definitions (JSON) for every function."""
     if language not in ("de", "en"):
         raise CliError("--language must be de or en")
+    parsed = urlsplit(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise CliError(
+            f"--base-url {base_url!r} needs a scheme and a host, e.g. https://slotguard.example.com"
+        )
     typer.echo(json.dumps(tool_definitions(base_url, language), indent=2, ensure_ascii=False))
 
 

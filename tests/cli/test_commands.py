@@ -1,0 +1,83 @@
+"""The small promises of the command line: version, migrate's report, URL checks, --port."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from slotguard import __version__
+from tests.deploy.test_container import _free_port, _wait_ready
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "slotguard.cli", *args]
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120
+    )
+
+
+def test_version() -> None:
+    """`slotguard --version` prints the installed version and exits 0."""
+    done = _cli("--version")
+    assert (done.returncode, done.stdout) == (0, f"slotguard {__version__}\n")
+
+
+def test_migrate_says_what_it_did(tmp_path: Path) -> None:
+    """An empty database is created at the head revision; a second run has nothing to do."""
+    env = {"SLOTGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
+    first, second = _cli("migrate", env=env), _cli("migrate", env=env)
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert first.stdout.startswith("empty database: created the schema at revision ")
+    head = first.stdout.split()[-1]
+    assert second.stdout == f"database is already at the newest schema ({head}); nothing to do\n"
+    assert "Running upgrade" in first.stderr  # Alembic's own lines, as JSON
+    assert all(json.loads(line) for line in first.stderr.splitlines())
+
+
+class TestRetellTools:
+    """`retell-tools --base-url` needs an absolute http(s) URL."""
+
+    def test_rejects_a_url_without_scheme(self) -> None:
+        """Retell would POST to a relative URL and fail at call time: refused up front."""
+        done = _cli("retell-tools", "--base-url", "slotguard.example.com")
+        assert done.returncode == 2
+        assert "needs a scheme and a host" in done.stderr
+        assert done.stdout == ""
+
+    def test_tools_point_at_the_base_url(self) -> None:
+        """Every tool POSTs to BASE/retell/functions/NAME."""
+        done = _cli("retell-tools", "--base-url", "https://slotguard.example.com/")
+        tools = json.loads(done.stdout)
+        assert len(tools) == 7
+        assert {t["url"] for t in tools} == {
+            f"https://slotguard.example.com/retell/functions/{t['name']}" for t in tools
+        }
+
+
+def test_serve_listens_on_the_given_port(tmp_path: Path) -> None:
+    """`serve --port N` listens on N although SLOTGUARD_PORT says otherwise."""
+    env = {
+        **os.environ,
+        "SLOTGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "SLOTGUARD_INSECURE_DEV": "1",
+        "SLOTGUARD_PORT": "1",
+        "SLOTGUARD_RECONCILE_INTERVAL_SECONDS": "0",
+    }
+    assert _cli("migrate", env=env).returncode == 0
+    port = _free_port()
+    command = [sys.executable, "-m", "slotguard.cli", "serve", "--host", "127.0.0.1"]
+    with subprocess.Popen(  # noqa: S603 - our own CLI
+        [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", server)
+        finally:
+            server.terminate()
+            server.communicate(timeout=15)
+    assert isinstance(ready, httpx.Response)
+    assert ready.status_code == 200
