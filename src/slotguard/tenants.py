@@ -57,6 +57,15 @@ duration_minutes = 60
 name = "Färben"
 aliases = ["Haare färben", "Farbe", "Coloration"]
 duration_minutes = 90
+buffer_minutes = 15  # the colour sets; the stylist cleans up
+
+# Two stylists: two callers can be served at once, and a caller may ask for one by name.
+[[companies.staff]]
+name = "Anna"
+
+[[companies.staff]]
+name = "Jonas"
+services = ["Herrenhaarschnitt", "Damenhaarschnitt"]
 """
 
 

@@ -51,6 +51,7 @@ class TestCalcomCommands:
             "30 min",
             "herrenhaarschnitt",
         ]
+        assert done.stdout.splitlines()[0].endswith("→ Herrenhaarschnitt")
 
     def test_sync_twice(
         self, env: dict[str, str], tmp_path: Path, emulator: CalcomEmulator

@@ -291,6 +291,21 @@ def problem_facts(found: ScheduleProblem) -> dict[str, Any]:
     return facts
 
 
+def event_type_uses(company: Company, services: list[Service]) -> dict[int, list[str]]:
+    """Which service (and person) each Cal.com event type books, as the tenants file says."""
+    uses: dict[int, list[str]] = {}
+    for service in services:
+        for person in (None, *company.staff_for(service)):
+            event_type = event_type_for(service, person)
+            if event_type is None or (
+                person is not None and event_type == service.calcom_event_type_id
+            ):
+                continue
+            label = service.name if person is None else f"{service.name} with {person.name}"
+            uses.setdefault(event_type, []).append(label)
+    return uses
+
+
 def _with_person(offers: list[Offer], person: StaffMember, wish: datetime) -> tuple[Offer, ...]:
     own = [o for o in offers if o.person == person]
     others = [o for o in offers if o.person != person]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from slotguard import __version__, tenants
 from slotguard.booking import reconcile as reconcile_use_case
+from slotguard.booking.offer import event_type_uses
 from slotguard.booking.privacy import Erasure, ForgetError, forget_customer
 from slotguard.booking.sync import NotACalcomCompany, sync_company
 from slotguard.calendar import CalendarUnreachable
@@ -328,10 +329,14 @@ async def _sync(settings: Settings, slug: str, start: datetime, end: datetime) -
 def calcom_event_types(
     company: Annotated[str, typer.Option(help="company slug (its Cal.com API key is used)")],
 ) -> None:
-    """List the Cal.com event types (id, length, slug) to fill calcom_event_type_id in."""
+    """List the Cal.com event types (id, length, slug, title) and what each books here.
+
+    The last column names the service (and person) the tenants file maps to the event type,
+    or "unused": fill calcom_event_type_id (and staff calcom_event_type_ids) from it.
+    """
     settings = _settings()
 
-    async def _run() -> list[tuple[int, int | None, str, str]]:
+    async def _run() -> list[tuple[int, int | None, str, str, str]]:
         async with open_context(settings) as ctx:
             async with ctx.sessions() as session:
                 target = await CompanyRepository(session).by_slug(company)
@@ -341,14 +346,20 @@ def calcom_event_types(
             if not isinstance(calendar, CalcomCalendar):
                 raise CliError(f"company {company!r} does not use Cal.com")
             types = await calendar.event_types()
-            return [(t.id, t.length_in_minutes, t.slug, t.title) for t in types]
+            async with ctx.sessions() as session:
+                services = await CompanyRepository(session).services(target.id)
+            uses = event_type_uses(target, services)
+            return [
+                (t.id, t.length_in_minutes, t.slug, t.title, "; ".join(uses.get(t.id, ["unused"])))
+                for t in types
+            ]
 
     try:
         rows = asyncio.run(_run())
     except CalendarUnreachable as problem:
         raise CliError(f"Cal.com unreachable: {problem}") from None
-    for event_id, length, slug, title in rows:
-        typer.echo(f"{event_id}\t{length or '?'} min\t{slug}\t{title}")
+    for event_id, length, slug, title, used in rows:
+        typer.echo(f"{event_id}\t{length or '?'} min\t{slug}\t{title}\t→ {used}")
 
 
 @customers_app.command("forget")
