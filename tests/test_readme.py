@@ -133,6 +133,7 @@ class TestServingBlocks:
         replies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         assert [r["status"] for r in replies] == [
             "new",
+            "available",
             "ok",
             "booked",
             "warning",
@@ -141,9 +142,10 @@ class TestServingBlocks:
             "rescheduled",
             "cancelled",
         ], replies
-        assert replies[2]["appointment"]["start"].startswith("2026-11-26T14:30")
-        assert replies[3]["reason"] == "same_day"
-        assert replies[4]["reason"] == "exact_duplicate"
+        assert replies[1]["staff"] == "Anna" and "bei Anna" in replies[1]["message"]
+        assert replies[3]["appointment"]["start"].startswith("2026-11-26T14:30")
+        assert replies[4]["reason"] == "same_day"
+        assert replies[5]["reason"] == "exact_duplicate"
 
 
 @pytest.mark.skipif(BASH is None, reason="needs bash")
