@@ -132,6 +132,17 @@ class TestCustomers:
         page = await _get(client, auth, "/api/v1/customers", company="salon-admin", reveal="true")
         assert {c["phone"] for c in page["items"]} == {MAX_PHONE, ERIKA_PHONE}
 
+    async def test_reveal_log_names_no_search_value(
+        self, client: httpx.AsyncClient, auth: dict[str, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The admin_reveal log line says which filters were used, never the searched number."""
+        params = {"company": "salon-admin", "q": "0176 98765", "reveal": "true"}
+        page = await _get(client, auth, "/api/v1/customers", **params)
+        assert [c["phone"] for c in page["items"]] == [ERIKA_PHONE]
+        [line] = [x for x in capsys.readouterr().out.splitlines() if "admin_reveal" in x]
+        assert "98765" not in line and "0176" not in line and "Erika" not in line, line
+        assert "salon-admin" in line and "'q'" in line, line
+
     @pytest.mark.parametrize(
         ("q", "expected"), [("erika", ["Erika Mustermann"]), ("0176 987", ["Erika Mustermann"])]
     )

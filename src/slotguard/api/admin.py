@@ -217,7 +217,15 @@ def _page(kind: str, items: list[_I], limit: int, key: Callable[[_I], Keyset | i
 
 def _masked(request: Request, items: list[_I], reveal: bool) -> list[_I]:
     if reveal:
-        log.info("admin_reveal", path=request.url.path, query=str(request.url.query))
+        # Which filters were used, never their values: a searched number is personal data.
+        params = request.query_params
+        log.info(
+            "admin_reveal",
+            path=request.url.path,
+            company=params.get("company", "")[:SLUG_LENGTH] or None,
+            params=sorted({name[:32] for name in params}),
+            revealed=len(items),
+        )
         return items
     return [replace(i, **_masks(vars(i))) for i in items]
 
