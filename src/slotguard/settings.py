@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     insecure_dev: bool = False
     calcom_base_url: str = "https://api.cal.com"
     admin_token: SecretStr | None = None
+    api_docs: bool | None = Field(
+        default=None, description="/docs and /openapi.json; default: only in insecure dev mode"
+    )
+    metrics_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -59,7 +63,7 @@ class Settings(BaseSettings):
             raise ValueError(f"tenants file {value} does not exist")
         return value
 
-    @field_validator("retell_api_key", "admin_token")
+    @field_validator("retell_api_key", "admin_token", "metrics_token")
     @classmethod
     def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
         # Set but empty is a mistake (an empty line in an env file), never "no key": treating
@@ -77,6 +81,13 @@ class Settings(BaseSettings):
                 "(e.g. the output of `openssl rand -hex 32`)"
             )
         return value
+
+    @property
+    def docs_served(self) -> bool:
+        """Whether /docs and /openapi.json are served: asked for, or insecure dev mode."""
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.retell_api_key is None and self.insecure_dev
 
     def serving_problem(self) -> str | None:
         """Why this configuration must not serve traffic, or None when it may."""

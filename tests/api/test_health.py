@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -101,3 +102,43 @@ class TestDatabaseDown:
         out = capsys.readouterr().out
         assert "database_unavailable" in out
         assert "Connect call failed" in out, out
+
+
+class TestPublicSurface:
+    """What an unauthenticated visitor can read: no API description in production, metrics
+    behind a token when one is set."""
+
+    @pytest.mark.parametrize(
+        ("overrides", "served"),
+        [
+            ({"retell_api_key": "key_abc"}, False),
+            ({"retell_api_key": "key_abc", "api_docs": True}, True),
+            ({"insecure_dev": True}, True),
+            ({"insecure_dev": True, "api_docs": False}, False),
+        ],
+    )
+    async def test_docs_only_when_asked(
+        self, tmp_path: Path, overrides: dict[str, Any], served: bool
+    ) -> None:
+        """/docs and /openapi.json are off with a Retell key unless SLOTGUARD_API_DOCS=1."""
+        url = databases.sqlite_url(tmp_path)
+        async with lifespan_client(create_app(Settings(database_url=url, **overrides))) as client:
+            codes = {(await client.get(path)).status_code for path in ("/docs", "/openapi.json")}
+        assert codes == ({200} if served else {404})
+
+    async def test_metrics_token(self, tmp_path: Path) -> None:
+        """With SLOTGUARD_METRICS_TOKEN, /metrics answers 401 without it and the text with it."""
+        settings = Settings(
+            database_url=databases.sqlite_url(tmp_path),
+            insecure_dev=True,
+            metrics_token="scrape-0123456789",
+        )
+        async with lifespan_client(create_app(settings)) as client:
+            bare = await client.get("/metrics")
+            wrong = await client.get("/metrics", headers={"authorization": "Bearer nope"})
+            odd = await client.get("/metrics", headers={"authorization": "Bearer \u00e4".encode()})
+            good = await client.get(
+                "/metrics", headers={"authorization": "Bearer scrape-0123456789"}
+            )
+        assert [r.status_code for r in (bare, wrong, odd, good)] == [401, 401, 401, 200]
+        assert "slotguard_" in good.text and "slotguard_" not in bare.text

@@ -54,6 +54,10 @@ def create_app(
         summary="Booking backend for AI phone agents with three layers of duplicate prevention.",
         version=__version__,
         lifespan=lifespan,
+        # The schema lists every admin route and parameter: public only when asked for.
+        openapi_url="/openapi.json" if settings.docs_served else None,
+        docs_url="/docs" if settings.docs_served else None,
+        redoc_url=None,
     )
     errors.install_handlers(app)
     app.add_middleware(RefuseUnstorableText)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -9,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from slotguard.booking.context import Context
 from slotguard.observability import exposition
+from slotguard.settings import Settings
 from slotguard.store.db import server_node
 from slotguard.store.migrate import schema_state
 
@@ -56,5 +59,16 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition of this process's metrics."""
+    settings: Settings = request.state.settings
+    if settings.metrics_token is not None:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+        if not hmac.compare_digest(given.encode("latin-1"), expected.encode()):
+            return Response(
+                "metrics need Authorization: Bearer $SLOTGUARD_METRICS_TOKEN\n",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                media_type="text/plain",
+            )
     ctx: Context = request.state.ctx
     return Response(exposition(ctx.metrics), media_type=CONTENT_TYPE_LATEST)
