@@ -79,6 +79,7 @@ class Options:
     pgbench_seconds: int = 20
     conversations: int = 40
     log_level: str = "warning"
+    workdir: Path | None = None  # keep the servers' logs here (default: a temporary directory)
 
 
 # -- the load balancer and Retell's retries --------------------------------------------------
@@ -485,8 +486,12 @@ async def run(options: Options) -> dict[str, Any]:
         url = cluster.url()
         _say(f"cluster up: {url}")
         await asyncio.to_thread(databases.migrate, url)
-        with tempfile.TemporaryDirectory(prefix="slotguard-failover-") as directory:
-            report = await _chaos(cluster, url, plan, options, Path(directory))
+        with contextlib.ExitStack() as stack:
+            workdir = options.workdir or Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="slotguard-failover-"))
+            )
+            workdir.mkdir(parents=True, exist_ok=True)
+            report = await _chaos(cluster, url, plan, options, workdir)
         _say(f"pgbench on the primary for {options.pgbench_seconds} s")
         rate = await asyncio.to_thread(pgbench_rate, cluster, options.pgbench_seconds)
     finally:
@@ -513,6 +518,7 @@ def _parse(argv: list[str] | None) -> Options:
     parser.add_argument("--pgbench-seconds", type=int, default=20)
     parser.add_argument("--conversations", type=int, default=40, help="for statement counts")
     parser.add_argument("--log-level", default="warning", help="the servers' log level")
+    parser.add_argument("--workdir", type=Path, help="keep the servers' logs here")
     a = parser.parse_args(argv)
     return Options(
         a.calls,
@@ -525,6 +531,7 @@ def _parse(argv: list[str] | None) -> Options:
         a.pgbench_seconds,
         a.conversations,
         a.log_level,
+        a.workdir,
     )
 
 

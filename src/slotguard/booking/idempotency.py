@@ -120,20 +120,25 @@ async def run_once(
 async def _run(ctx: Context, scope: str, key: str, work: Callable[[], Awaitable[Reply]]) -> Reply:
     try:
         reply = await work()
-    except BaseException:
+    except BaseException as problem:
         # Nothing was promised to anyone: let the next attempt run the request afresh.
-        await _owed(ctx, f"release idempotency key {key[:12]}", lambda: _release(ctx, scope, key))
+        release = functools.partial(_release, ctx, scope, key)
+        if isinstance(problem, Exception) and database_unavailable(problem):
+            # Cut off by a failover: queue it behind what this request queued itself (an
+            # in-doubt reservation is failed before a retry may run).
+            ctx.repairs.add(f"release idempotency key {key[:12]}", release)
+        else:
+            await _owed(ctx, f"release idempotency key {key[:12]}", release)
         raise
     # The reply is decided (a booking may exist): it is given even if it cannot be stored now.
-    await _owed(ctx, f"store reply of {key[:12]}", lambda: _finish(ctx, scope, key, reply))
+    await _owed(
+        ctx, f"store reply of {key[:12]}", functools.partial(_finish, ctx, scope, key, reply)
+    )
     return reply
 
 
 async def _owed(ctx: Context, name: str, write: Callable[[], Awaitable[None]]) -> None:
     """Do ``write`` now; if the database is gone (failover), queue it for when it is back."""
-    if ctx.repairs.queued:  # keep the order: earlier repairs of this process go first
-        ctx.repairs.add(name, write)
-        return
     try:
         await write()
     except Exception as problem:
