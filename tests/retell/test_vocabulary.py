@@ -10,7 +10,15 @@ from slotguard.retell.messages import MESSAGES, render
 
 # Keys that pick a variant of a sentence without being a reply reason: listing replies and
 # the time-parse problems of an invalid_argument error.
-VARIANTS = {"appointments", "none", "slots", "in_past", "nonexistent_time", "invalid_email"}
+VARIANTS = {
+    "appointments",
+    "none",
+    "slots",
+    "in_past",
+    "nonexistent_time",
+    "invalid_email",
+    "too_far_ahead",
+}
 
 
 @pytest.mark.parametrize("language", sorted(MESSAGES))

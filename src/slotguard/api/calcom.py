@@ -19,9 +19,9 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
 
 from slotguard.api.body import parse_json_object, read_limited
+from slotguard.booking.calcom_events import apply_event
 from slotguard.booking.context import Context
-from slotguard.calcom_webhooks import apply_event, store_event, verify
-from slotguard.calcom_webhooks.payload import WebhookBody
+from slotguard.calcom_webhooks import WebhookBody, store_event, verify
 from slotguard.observability import get_logger
 from slotguard.store.companies import CompanyRepository
 
@@ -82,13 +82,14 @@ async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
         where = ".".join(str(p) for p in first["loc"])
         raise HTTPException(400, f"invalid Cal.com webhook: {where}: {first['msg']}") from None
     _observe_lag(ctx, event)
-    stored = await store_event(ctx, company_id, event, body)
+    stored = await store_event(ctx.sessions, ctx.clock(), company_id, event, body)
     if not stored.created:
         ctx.metrics.webhook_events.labels(
             provider="calcom", trigger=event.triggerEvent, outcome="duplicate"
         ).inc()
         return {"status": "duplicate"}
-    return {"status": await apply_event(ctx, stored.event_id)}
+    outcome = await apply_event(ctx, stored.event_id)
+    return {"status": outcome.value}
 
 
 def _observe_lag(ctx: Context, event: WebhookBody) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from slotguard.booking.context import Context
 from slotguard.booking.errors import UnknownTenant
 from slotguard.booking.resolve import CallRef, caller_for, company_for
-from slotguard.store.customers import CallRepository
+from slotguard.store.calls import CallRepository
 from slotguard.store.webhooks import WebhookEventRepository
 
 

@@ -9,10 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.booking.context import Context
 from slotguard.domain import (
+    Action,
     Appointment,
     BookingRequest,
     Company,
     Decision,
+    Layer,
+    Reason,
+    Result,
     TimeRange,
     early_warning,
     refusal,
@@ -82,6 +86,31 @@ async def record(
         reason=decision.reason.value,
         action=decision.action.value,
     ).inc()
+
+
+async def record_layer3(
+    ctx: Context,
+    session: AsyncSession,
+    function: str,
+    existing: Appointment,
+    reason: Reason,
+    result: Result,
+    action: Action,
+    incoming: Appointment | None = None,
+) -> None:
+    """Record a Layer 3 decision about ``existing`` (and the ``incoming`` booking, if new)."""
+    decision = Decision(Layer.POST_BOOKING, result, reason, action, (existing,))
+    subject = incoming or existing
+    where = DecisionRecord(
+        subject.company_id,
+        function,
+        subject.customer_id,
+        None,
+        subject.service_id,
+        subject.span.start,
+        subject.span.end,
+    )
+    await record(ctx, session, decision, where)
 
 
 def request_for(

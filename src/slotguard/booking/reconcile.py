@@ -11,9 +11,9 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from slotguard.booking import idempotency, pending
+from slotguard.booking import idempotency, settlement
+from slotguard.booking.calcom_events import apply_pending_events
 from slotguard.booking.context import Context
-from slotguard.calcom_webhooks import apply_pending_events
 from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import Appointment
 from slotguard.observability import get_logger
@@ -61,13 +61,15 @@ async def run_once(ctx: Context, *, grace: timedelta) -> Report:
 async def _settle(ctx: Context, appointment: Appointment) -> str:
     async with ctx.sessions() as session:
         company = await CompanyRepository(session).by_id(appointment.company_id)
-    assert company is not None
+    if company is None:
+        raise settlement.AppointmentIncomplete(f"appointment {appointment.id} has no company")
     try:
-        found = await pending.lookup(ctx, company, appointment)
+        found = await settlement.lookup(ctx, company, appointment)
     except CalendarUnreachable as problem:
         log.warning("reconcile_unreachable", appointment_id=appointment.id, problem=str(problem))
         return "unreachable"
-    return "booked" if await pending.settle(ctx, company, appointment, found) else "failed"
+    booked = await settlement.settle_from_calendar(ctx, appointment, found)
+    return "booked" if booked else "failed"
 
 
 async def update_gauges(ctx: Context) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from slotguard.domain import Appointment, Reason, SuggestedAction
+from slotguard.domain import Appointment, Decision, Reason, SuggestedAction
 
 
 class Status(enum.StrEnum):
@@ -155,3 +155,17 @@ def _dt(value: str | None) -> datetime | None:
 def error(reason: Reason, *, requested_start: datetime | None = None, **facts: Any) -> Reply:
     """An ``error`` reply with a reason and optional facts for the sentence."""
     return Reply(Status.ERROR, reason=reason, requested_start=requested_start, facts=facts)
+
+
+def decision_reply(
+    decision: Decision, status: Status, requested_start: datetime, tz: ZoneInfo
+) -> Reply:
+    """A ``refused`` or ``warning`` reply naming the appointments behind ``decision``."""
+    warned = status is Status.WARNING
+    return Reply(
+        status,
+        reason=decision.reason,
+        requested_start=requested_start,
+        existing=tuple(AppointmentView.of(a, tz) for a in decision.existing),
+        suggested_action=SuggestedAction.CONFIRM_OR_RESCHEDULE if warned else None,
+    )

@@ -1,80 +1,81 @@
-"""reschedule_appointment: move one of the caller's appointments, never doubling it."""
+"""reschedule_appointment: move one of the caller's appointments, never doubling it.
+
+Phases, as booking: find the appointment (settled first if still pending), reserve the new
+slot in place of the old one, ask the calendar to move the booking, settle the answer (a
+failed move gives the old appointment its slot back).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Any
+
 from slotguard.booking import idempotency
-from slotguard.booking.book import Held, reserve
 from slotguard.booking.context import Context
 from slotguard.booking.offer import check_span, staff_facts, unavailable
 from slotguard.booking.replies import AppointmentView, Reply, Status, error
-from slotguard.booking.resolve import CallRef, company_for, requested_span
+from slotguard.booking.reserve import Held, Hold, ask_calendar, reserve
+from slotguard.booking.resolve import CallRef, company_for, customer_of, requested_span
 from slotguard.booking.select import appointment_to_change
-from slotguard.calendar import CalendarUnreachable, CreateOutcome, CreateResult
-from slotguard.domain import Appointment, AppointmentStatus, Company, Reason, can_transition
+from slotguard.booking.settlement import AppointmentIncomplete, settle_answer
+from slotguard.calendar import CreateOutcome, CreateResult
+from slotguard.domain import Appointment, AppointmentStatus, Company, Reason, Service
 from slotguard.domain.salon import StaffMember
-from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
-from slotguard.store.customers import CallRepository
 
 FUNCTION = "reschedule_appointment"
 
 
-async def reschedule_appointment(
-    ctx: Context,
-    call: CallRef,
-    *,
-    new_date: str | None,
-    new_time: str | None,
-    date: str | None = None,
-    time: str | None = None,
-    service: str | None = None,
-) -> Reply:
+@dataclass(frozen=True)
+class RescheduleArgs:
+    """The arguments of reschedule_appointment: the new time, and hints to the old one."""
+
+    new_date: str | None
+    new_time: str | None
+    date: str | None = None
+    time: str | None = None
+    service: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the idempotency key."""
+        return dict(self.__dict__)
+
+
+async def reschedule_appointment(ctx: Context, call: CallRef, args: RescheduleArgs) -> Reply:
     """``rescheduled`` with the new appointment, or not_found / refused / unavailable."""
     company = await company_for(ctx, call)
-    args = {
-        "new_date": new_date,
-        "new_time": new_time,
-        "date": date,
-        "time": time,
-        "service": service,
-    }
 
     async def work() -> Reply:
-        found = await appointment_to_change(ctx, company, call, (date, time, service))
-        if isinstance(found, Reply):
-            return found
-        caller, target = found
-        async with ctx.sessions() as session:
-            chosen = await CompanyRepository(session).service(target.service_id)
-        assert chosen is not None
-        span = requested_span(ctx, company, call, chosen, new_date, new_time)
-        host = await check_span(ctx, company, chosen, span, _same_person(company, target))
-        if isinstance(host, Reply):
-            return host
-        held = await reserve(
-            ctx, caller, chosen, span, confirmed=True, function=FUNCTION, moving=target, host=host
-        )
-        if isinstance(held, Reply):
-            return held
-        try:
-            calendar = ctx.calendar(company)
-            if target.calcom_booking_uid is None:
-                result = await calendar.create_booking(held.request)
-            else:
-                result = await calendar.reschedule_booking(
-                    target.calcom_booking_uid, span, held.request
-                )
-        except CalendarUnreachable:
-            result = CreateResult(CreateOutcome.REFUSED, detail="calendar unreachable")
-            await _settle(ctx, held, target, result)
-            return error(
-                Reason.CALENDAR_UNREACHABLE, requested_start=span.start.astimezone(company.tz)
-            )
-        return await _settle(ctx, held, target, result)
+        return await _reschedule(ctx, company, call, args)
 
     return await idempotency.run_once(
-        ctx, company_id=company.id, call_id=call.call_id, function=FUNCTION, args=args, work=work
+        ctx,
+        company_id=company.id,
+        call_id=call.call_id,
+        function=FUNCTION,
+        args=args.as_dict(),
+        work=work,
     )
+
+
+async def _reschedule(ctx: Context, company: Company, call: CallRef, args: RescheduleArgs) -> Reply:
+    found = await appointment_to_change(ctx, company, call, (args.date, args.time, args.service))
+    if isinstance(found, Reply):
+        return found
+    caller, target = found
+    service = await _service(ctx, target.service_id)
+    span = requested_span(ctx, company, call, service, args.new_date, args.new_time)
+    host = await check_span(ctx, company, service, span, _same_person(company, target))
+    if isinstance(host, Reply):
+        return host
+    customer = customer_of(caller)
+    hold = Hold(caller, customer, service, span, FUNCTION, True, moving=target, host=host)
+    held = await reserve(ctx, hold)
+    if isinstance(held, Reply):
+        return held
+    result = await ask_calendar(ctx, held)
+    await settle_answer(ctx, held, result)
+    return await _answer(ctx, held, result)
 
 
 def _same_person(company: Company, appointment: Appointment) -> StaffMember | None:
@@ -82,36 +83,26 @@ def _same_person(company: Company, appointment: Appointment) -> StaffMember | No
     return next((p for p in company.staff if p.key == appointment.staff_key), None)
 
 
-async def _settle(ctx: Context, held: Held, old: Appointment, result: CreateResult) -> Reply:
+async def _service(ctx: Context, service_id: int) -> Service:
+    async with ctx.sessions() as session:
+        service = await CompanyRepository(session).service(service_id)
+    if service is None:
+        raise AppointmentIncomplete(f"service {service_id} of an appointment is gone")
+    return service
+
+
+async def _answer(ctx: Context, held: Held, result: CreateResult) -> Reply:
+    """rescheduled / pending / unavailable with alternatives, or calendar_unreachable."""
     company = held.caller.company
-    now = ctx.clock()
     local = held.appointment.span.start.astimezone(company.tz)
-    async with ctx.sessions() as session, session.begin():
-        repo = AppointmentRepository(session)
-        if result.outcome is not CreateOutcome.REFUSED:
-            booking = result.booking
-            if result.outcome is CreateOutcome.BOOKED and booking is not None:
-                await repo.mark_booked(held.appointment.id, booking.uid, booking.booking_id, now)
-            await CallRepository(session).link(
-                held.caller.call_row_id,
-                now,
-                appointment_id=held.appointment.id,
-                link_status="rescheduled",
-            )
-            current = await repo.get(held.appointment.id)
-            view = AppointmentView.of(current or held.appointment, company.tz)
-            status = (
-                Status.RESCHEDULED if result.outcome is CreateOutcome.BOOKED else Status.PENDING
-            )
-            facts = staff_facts(company, held.appointment.staff_key)
-            return Reply(status, requested_start=local, appointment=view, facts=facts)
-        await repo.set_status(
-            held.appointment.id, AppointmentStatus.FAILED, now, reason=result.detail
-        )
-        # The move failed: the old appointment holds its slot again.
-        if can_transition(AppointmentStatus.RESCHEDULED, old.status):
-            await repo.set_status(
-                old.id, old.status, now, only_from=frozenset({AppointmentStatus.RESCHEDULED})
-            )
-    reason = result.refusal or Reason.SLOT_TAKEN
-    return await unavailable(ctx, company, held.service, held.appointment.span, None, reason=reason)
+    if result.outcome is not CreateOutcome.REFUSED:
+        booked = result.outcome is CreateOutcome.BOOKED
+        status = AppointmentStatus.BOOKED if booked else held.appointment.status
+        view = AppointmentView.of(replace(held.appointment, status=status), company.tz)
+        reply_status = Status.RESCHEDULED if booked else Status.PENDING
+        facts = staff_facts(company, held.appointment.staff_key)
+        return Reply(reply_status, requested_start=local, appointment=view, facts=facts)
+    if result.refusal is None:
+        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+    span = held.appointment.span
+    return await unavailable(ctx, company, held.service, span, None, reason=result.refusal)

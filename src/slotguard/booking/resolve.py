@@ -17,8 +17,9 @@ from slotguard.booking.errors import (
     UnknownTenant,
 )
 from slotguard.domain import Company, Customer, Service, TimeRange
+from slotguard.store.calls import CallRepository
 from slotguard.store.companies import CompanyRepository
-from slotguard.store.customers import CallRepository, CustomerRepository
+from slotguard.store.customers import CustomerRepository
 
 # Numbers are parsed in this region when the caller id lacks a country code.
 DEFAULT_REGION = "DE"
@@ -42,6 +43,13 @@ class Caller:
     company: Company
     call_row_id: int
     customer: Customer | None
+
+
+def customer_of(caller: Caller) -> Customer:
+    """The caller's customer; a caller without phone, name or email cannot book."""
+    if caller.customer is None:
+        raise InvalidArgument("customer_name", "missing")
+    return caller.customer
 
 
 async def company_for(ctx: Context, call: CallRef) -> Company:

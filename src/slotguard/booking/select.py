@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slotguard.booking import pending
+from slotguard.booking import settlement
 from slotguard.booking.context import Context
 from slotguard.booking.replies import Reply, Status
 from slotguard.booking.resolve import Caller, CallRef, caller_for, requested_day, service_for
@@ -50,12 +50,12 @@ async def settled(ctx: Context, caller: Caller, target: Appointment) -> Appointm
         return target
     busy = Reply(Status.PENDING, reason=Reason.BUSY)
     try:
-        found = await pending.lookup(ctx, caller.company, target)
+        found = await settlement.lookup(ctx, caller.company, target)
     except CalendarUnreachable:
         return busy
     if found is None or not found.is_active:
         return busy  # its create may still be in flight; the reconciler settles it
-    await pending.settle(ctx, caller.company, target, found)
+    await settlement.settle_from_calendar(ctx, target, found)
     async with ctx.sessions() as session:
         current = await AppointmentRepository(session).get(target.id)
     return current or target

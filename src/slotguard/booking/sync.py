@@ -1,7 +1,7 @@
 """Backfill and reconcile a company's Cal.com bookings (``slotguard calcom sync``).
 
-Every booking is applied like the webhook Cal.com would have sent for it, so bookings made
-before slotguard was installed — or whose webhook never came — are mirrored once, and
+Every listed booking goes through Layer 3 as the change its status stands for, so bookings
+made before slotguard was installed — or whose webhook never came — are mirrored once, and
 duplicates among them are flagged. Running it twice changes nothing.
 """
 
@@ -11,41 +11,23 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
+from slotguard.booking import layer3
 from slotguard.booking.context import Context
-from slotguard.calcom_webhooks import apply_booking
-from slotguard.calcom_webhooks.payload import Attendee, BookingPayload
-from slotguard.calendar import CalendarBooking
+from slotguard.booking.layer3 import Change
 from slotguard.calendar.calcom import CalcomCalendar
 from slotguard.domain import Company
 
-TRIGGER_FOR_STATUS = {
-    "accepted": "BOOKING_CREATED",
-    "pending": "BOOKING_REQUESTED",
-    "cancelled": "BOOKING_CANCELLED",
-    "rejected": "BOOKING_REJECTED",
+# Cal.com's REST status of a listed booking → the change it stands for.
+CHANGE_FOR_STATUS = {
+    "accepted": Change.CREATED,
+    "pending": Change.REQUESTED,
+    "cancelled": Change.CANCELLED,
+    "rejected": Change.REJECTED,
 }
 
 
 class NotACalcomCompany(ValueError):
     """The company's calendar is not Cal.com."""
-
-
-def as_payload(booking: CalendarBooking) -> BookingPayload:
-    """A REST booking in the webhook payload's terms."""
-    attendee = Attendee(
-        name=booking.attendee_name, email=booking.attendee_email, phoneNumber=booking.attendee_phone
-    )
-    return BookingPayload(
-        uid=booking.uid,
-        bookingId=booking.booking_id,
-        eventTypeId=booking.event_type_id,
-        startTime=booking.span.start,
-        endTime=booking.span.end,
-        status=booking.status.upper(),
-        attendees=[attendee],
-        metadata=dict(booking.metadata),
-        rescheduleUid=booking.rescheduled_from_uid,
-    )
 
 
 async def sync_company(
@@ -61,9 +43,10 @@ async def sync_company(
         raise NotACalcomCompany(f"company {company.slug!r} does not use Cal.com")
     outcomes: Counter[str] = Counter()
     async for booking in calendar.list_bookings(since, until):
-        trigger = TRIGGER_FOR_STATUS.get(booking.status, "BOOKING_CREATED")
-        outcome = await apply_booking(ctx, company, trigger, as_payload(booking))
-        outcomes[outcome] += 1
+        change = CHANGE_FOR_STATUS.get(booking.status, Change.CREATED)
+        async with ctx.sessions() as session, session.begin():
+            outcome = await layer3.apply(ctx, session, company, change, booking)
+        outcomes[outcome.value] += 1
         if progress is not None:
-            progress(outcome)
+            progress(outcome.value)
     return outcomes

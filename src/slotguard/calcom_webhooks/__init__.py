@@ -1,14 +1,10 @@
-"""Cal.com webhooks: signature check, event storage, and Layer 3 application."""
+"""Cal.com webhooks: signature check, payload parsing into a CalendarBooking, the event inbox.
 
-from slotguard.calcom_webhooks.apply import apply_booking, apply_event, apply_pending_events
+Applying an event (Layer 3) is ``booking.calcom_events`` / ``booking.layer3``.
+"""
+
+from slotguard.calcom_webhooks.inbox import StoredEvent, store_event, unapplied
+from slotguard.calcom_webhooks.payload import BookingPayload, WebhookBody
 from slotguard.calcom_webhooks.signature import verify
-from slotguard.calcom_webhooks.store import StoredEvent, store_event
 
-__all__ = [
-    "StoredEvent",
-    "apply_booking",
-    "apply_event",
-    "apply_pending_events",
-    "store_event",
-    "verify",
-]
+__all__ = ["BookingPayload", "StoredEvent", "WebhookBody", "store_event", "unapplied", "verify"]

@@ -1,16 +1,23 @@
-"""The parts of Cal.com's webhook body (version 2021-10-20) that slotguard applies."""
+"""The parts of Cal.com's webhook body (version 2021-10-20) that slotguard applies.
+
+A booking event's payload is parsed here and handed on as the one type for a Cal.com
+booking, ``calendar.CalendarBooking`` (``BookingPayload.to_booking``); what Layer 3 does with
+it is ``booking.layer3``'s.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from slotguard.calendar.provider import RESERVATION_METADATA_KEY
+from slotguard.calendar import CalendarBooking
+from slotguard.calendar.calcom_schemas import real_email
+from slotguard.domain import TimeRange
 
-# Cal.com gives phone-only attendees this made-up address; it identifies nobody.
-SMS_EMAIL_SUFFIX = "@sms.cal.com"
+# Cal.com omits endTime only in old payloads; its default event length is 30 minutes.
+DEFAULT_LENGTH_MINUTES = 30
 
 
 class Attendee(BaseModel):
@@ -24,7 +31,7 @@ class Attendee(BaseModel):
 
 
 class BookingPayload(BaseModel):
-    """``payload`` of BOOKING_* events."""
+    """``payload`` of BOOKING_* events, read into a CalendarBooking by ``to_booking``."""
 
     model_config = ConfigDict(extra="ignore")
     uid: str | None = None
@@ -45,33 +52,41 @@ class BookingPayload(BaseModel):
     def _none_is_empty(cls, value: Any) -> Any:
         return value or {}
 
-    @property
-    def booker(self) -> Attendee | None:
-        """The person who booked (Cal.com lists the booker first, then guests)."""
-        return self.attendees[0] if self.attendees else None
+    def to_booking(self) -> CalendarBooking | None:
+        """The booking, or None when the payload lacks a uid or a usable start and end."""
+        span = self._span()
+        if self.uid is None or span is None:
+            return None
+        booker = self.attendees[0] if self.attendees else None  # the booker first, then guests
+        return CalendarBooking(
+            uid=self.uid,
+            span=span,
+            status=(self.status or "accepted").lower(),
+            booking_id=self.bookingId,
+            event_type_id=self.eventTypeId,
+            metadata={k: v for k, v in self.metadata.items() if isinstance(v, str)},
+            attendee_name=booker.name if booker else None,
+            attendee_email=real_email(booker.email if booker else None),
+            attendee_phone=self._phone(booker),
+            rescheduled_from_uid=self.rescheduleUid,
+        )
 
-    @property
-    def phone(self) -> str | None:
+    def _phone(self, booker: Attendee | None) -> str | None:
         """The booker's phone number, from the attendee or the booking form."""
-        if self.booker is not None and self.booker.phoneNumber:
-            return self.booker.phoneNumber
+        if booker is not None and booker.phoneNumber:
+            return booker.phoneNumber
         field = self.responses.get("attendeePhoneNumber")
         value = field.get("value") if isinstance(field, dict) else field
         return value if isinstance(value, str) and value else None
 
-    @property
-    def email(self) -> str | None:
-        """The booker's real email, never Cal.com's placeholder for phone-only bookers."""
-        email = self.booker.email if self.booker is not None else None
-        if not email or email.lower().endswith(SMS_EMAIL_SUFFIX):
+    def _span(self) -> TimeRange | None:
+        if self.startTime is None:
             return None
-        return email
-
-    @property
-    def reservation_key(self) -> str | None:
-        """Our reservation key, when we made this booking."""
-        value = self.metadata.get(RESERVATION_METADATA_KEY)
-        return value if isinstance(value, str) and value else None
+        length = timedelta(minutes=self.length or DEFAULT_LENGTH_MINUTES)
+        end = self.endTime or self.startTime + length
+        if self.startTime.tzinfo is None or end.tzinfo is None or end <= self.startTime:
+            return None
+        return TimeRange(self.startTime, end)
 
 
 class WebhookBody(BaseModel):

@@ -27,6 +27,13 @@ from slotguard.domain import Reason, TimeRange
 SMS_EMAIL_SUFFIX = "@sms.cal.com"  # Cal.com's stand-in email for phone-only bookers (§2.2)
 
 
+def real_email(email: str | None) -> str | None:
+    """The booker's real email, never Cal.com's placeholder for phone-only bookers."""
+    if not email or email.lower().endswith(SMS_EMAIL_SUFFIX):
+        return None
+    return email
+
+
 class _Output(BaseModel):
     """A response shape: camelCase aliases, unknown fields ignored."""
 
@@ -138,7 +145,6 @@ class BookingOut(_Output):
     def to_booking(self) -> CalendarBooking:
         """Our view of this booking (times in UTC, Cal.com's sms stand-in email dropped)."""
         person = self.attendees[0] if self.attendees else None
-        email = person.email if person else None
         return CalendarBooking(
             uid=self.uid,
             span=TimeRange(self.start.astimezone(UTC), self.end.astimezone(UTC)),
@@ -147,7 +153,7 @@ class BookingOut(_Output):
             event_type_id=self.event_type.id if self.event_type else self.event_type_id,
             metadata=dict(self.metadata),
             attendee_name=person.name if person else None,
-            attendee_email=None if email and email.endswith(SMS_EMAIL_SUFFIX) else email,
+            attendee_email=real_email(person.email if person else None),
             attendee_phone=person.phone_number if person else None,
             rescheduled_from_uid=self.rescheduled_from_uid,
             rescheduled_to_uid=self.rescheduled_to_uid,

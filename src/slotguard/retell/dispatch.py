@@ -16,7 +16,7 @@ from slotguard.booking.context import Context
 from slotguard.booking.errors import InvalidArgument
 from slotguard.booking.query import query_appointment
 from slotguard.booking.replies import Reply
-from slotguard.booking.reschedule import reschedule_appointment
+from slotguard.booking.reschedule import RescheduleArgs, reschedule_appointment
 from slotguard.booking.resolve import CallRef
 from slotguard.retell.schemas import RetellCall
 
@@ -128,15 +128,14 @@ async def _query(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
 
 
 async def _reschedule(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
-    return await reschedule_appointment(
-        ctx,
-        call,
+    move = RescheduleArgs(
         new_date=_text(args, "new_date", required=True),
         new_time=_text(args, "new_time"),
         date=_text(args, "date"),
         time=_text(args, "time"),
         service=_text(args, "service"),
     )
+    return await reschedule_appointment(ctx, call, move)
 
 
 async def _cancel(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:

@@ -1,0 +1,197 @@
+"""Settlement: where a pending appointment becomes booked, or failed with its slot released.
+
+A pending row holds its slot while the calendar's answer is unknown. Every path that learns
+that answer settles the row here, and only here:
+
+- the agent's own booking and move, right after the calendar call (``settle_answer``);
+- the reconciler, and a cancel or move of a row that is still pending, after asking the
+  calendar by our reservation key (``lookup`` + ``settle_from_calendar``);
+- Layer 3, when a Cal.com webhook or the sync brings the booking we made (``confirm``).
+
+The allowed status changes are ``domain.lifecycle``'s; a failed row is revived only by a path
+that saw the booking in the calendar. A failed move gives the old appointment its slot back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slotguard.booking.context import Context
+from slotguard.booking.detect import record_layer3
+from slotguard.booking.reserve import Held, Hold, calendar_request
+from slotguard.calendar import CalendarBooking, CreateBooking, CreateOutcome, CreateResult
+from slotguard.domain import (
+    Action,
+    Appointment,
+    AppointmentStatus,
+    Company,
+    Reason,
+    Result,
+    can_transition,
+)
+from slotguard.observability import get_logger
+from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.calls import CallRepository
+from slotguard.store.companies import CompanyRepository
+from slotguard.store.customers import CustomerRepository
+
+log = get_logger("settlement")
+_S = AppointmentStatus
+# A row the calendar booked after all may have been judged failed meanwhile.
+REVIVABLE = frozenset({_S.PENDING, _S.FAILED})
+
+
+class AppointmentIncomplete(LookupError):
+    """An appointment's customer or service row is gone (the schema's keys forbid it)."""
+
+
+async def confirm(
+    ctx: Context,
+    session: AsyncSession,
+    appointment: Appointment,
+    booking: CalendarBooking,
+    *,
+    revive: bool,
+    matched_by: str | None = None,
+) -> bool:
+    """pending (or failed, when ``revive``) → booked with the calendar's uid; True if it moved.
+
+    ``matched_by`` names the function that matched the booking to our row by the
+    reservation key; the Layer 3 match is recorded for it.
+    """
+    moved = await AppointmentRepository(session).mark_booked(
+        appointment.id,
+        booking.uid,
+        booking.booking_id,
+        ctx.clock(),
+        only_from=REVIVABLE if revive else frozenset({_S.PENDING}),
+    )
+    if matched_by is not None:
+        matched = (Reason.RESERVATION_MATCHED, Result.MERGED, Action.LINKED)
+        await record_layer3(ctx, session, matched_by, appointment, *matched)
+    return moved
+
+
+async def release(
+    ctx: Context,
+    session: AsyncSession,
+    appointment: Appointment,
+    *,
+    reason: str,
+    restore: AppointmentStatus | None,
+) -> None:
+    """pending → failed, so the slot is free; a move gives the old row ``restore`` back."""
+    repo = AppointmentRepository(session)
+    now = ctx.clock()
+    await repo.set_status(
+        appointment.id, _S.FAILED, now, only_from=frozenset({_S.PENDING}), reason=reason
+    )
+    old = appointment.rescheduled_from_id
+    if old is not None and restore is not None and can_transition(_S.RESCHEDULED, restore):
+        await repo.set_status(old, restore, now, only_from=frozenset({_S.RESCHEDULED}))
+
+
+async def fail_unsent(ctx: Context, hold: Hold) -> None:
+    """Fail the row a reserve cut off by a database failover may have committed after all.
+
+    It was never sent to the calendar; a move's old appointment holds its slot again.
+    """
+    async with ctx.sessions() as session, session.begin():
+        row = await AppointmentRepository(session).by_reservation_key(hold.key)
+        if row is not None:
+            reason = "database failover during reserve; never sent to the calendar"
+            restore = None if hold.moving is None else hold.moving.status
+            await release(ctx, session, row, reason=reason, restore=restore)
+
+
+async def settle_answer(ctx: Context, held: Held, result: CreateResult) -> None:
+    """Record the calendar's answer to our create or move on the pending row; link the call.
+
+    Booked: booked. Ambiguous: stays pending for the reconciler. Refused or never sent:
+    failed, and a move's old appointment holds its slot again.
+    """
+    async with ctx.sessions() as session, session.begin():
+        if result.outcome is CreateOutcome.REFUSED:
+            restore = None if held.moving is None else held.moving.status
+            refusal = result.refusal.value if result.refusal else "refused"
+            await release(
+                ctx, session, held.appointment, reason=result.detail or refusal, restore=restore
+            )
+            return
+        booked = result.outcome is CreateOutcome.BOOKED and result.booking is not None
+        if booked and result.booking is not None:
+            await confirm(ctx, session, held.appointment, result.booking, revive=False)
+        link = "rescheduled" if held.moving is not None else ("booked" if booked else "pending")
+        await _link_call(ctx, session, held.appointment.id, link, held.caller.call_row_id)
+
+
+async def lookup(
+    ctx: Context, company: Company, appointment: Appointment
+) -> CalendarBooking | None:
+    """The calendar's booking for a pending row, or None when it definitely has none.
+
+    By our reservation key; for a reschedule, whose new booking may carry the old booking's
+    metadata, through the old booking's ``rescheduledToUid``. Raises CalendarUnreachable.
+    """
+    calendar = ctx.calendar(company)
+    found = await calendar.find_booking(await _request(ctx, company, appointment))
+    if found is not None or appointment.rescheduled_from_id is None:
+        return found
+    async with ctx.sessions() as session:
+        old = await AppointmentRepository(session).get(appointment.rescheduled_from_id)
+    if old is None or old.calcom_booking_uid is None:
+        return None
+    previous = await calendar.get_booking(old.calcom_booking_uid)
+    if previous is None or previous.rescheduled_to_uid is None:
+        return None
+    return await calendar.get_booking(previous.rescheduled_to_uid)
+
+
+async def settle_from_calendar(
+    ctx: Context, appointment: Appointment, found: CalendarBooking | None
+) -> bool:
+    """Settle a pending row from what ``lookup`` found; True when it is booked.
+
+    Never asks the calendar to book again: absent means failed, with a move's old
+    appointment booked again.
+    """
+    active = found is not None and found.is_active
+    async with ctx.sessions() as session, session.begin():
+        if found is not None and active:
+            await confirm(ctx, session, appointment, found, revive=True, matched_by="reconcile")
+        else:
+            reason = "absent in the calendar"
+            await release(ctx, session, appointment, reason=reason, restore=_S.BOOKED)
+        await _link_call(ctx, session, appointment.id, "booked" if active else "failed")
+    outcome = "booked" if active else "failed"
+    uid = found.uid if found is not None and active else None
+    log.info("pending_settled", appointment_id=appointment.id, outcome=outcome, uid=uid)
+    return active
+
+
+async def _request(ctx: Context, company: Company, appointment: Appointment) -> CreateBooking:
+    async with ctx.sessions() as session:
+        customer = await CustomerRepository(session).get(appointment.customer_id)
+        service = await CompanyRepository(session).service(appointment.service_id)
+    if customer is None or service is None:
+        raise AppointmentIncomplete(f"appointment {appointment.id} lost its customer or service")
+    person = next((p for p in company.staff if p.key == appointment.staff_key), None)
+    return calendar_request(
+        company, customer, service, appointment.span, appointment.reservation_key, person
+    )
+
+
+async def _link_call(
+    ctx: Context,
+    session: AsyncSession,
+    appointment_id: int,
+    status: str,
+    call_row_id: int | None = None,
+) -> None:
+    """Point the call that made the appointment at it, with ``status``."""
+    if call_row_id is None:
+        call_row_id = await AppointmentRepository(session).call_row_of(appointment_id)
+    if call_row_id is not None:
+        await CallRepository(session).link(
+            call_row_id, ctx.clock(), appointment_id=appointment_id, link_status=status
+        )
