@@ -15,10 +15,13 @@ ARGS = {"customer_name": "Max", "service": "Haarschnitt", "date": "2026-11-27", 
 
 
 class TestCollectReplay:
-    """The replay window of collect_appointment_data."""
+    """The replay window of collect_appointment_data; availability is never replayed."""
 
-    async def test_retry_replays_then_expires(self, db_url: str, engine: AsyncEngine) -> None:
-        """Within five minutes the first answer is replayed; later the question is asked anew."""
+    async def test_retry_replays_checks_not_availability(
+        self, db_url: str, engine: AsyncEngine
+    ) -> None:
+        """Within five minutes the duplicate checks are replayed but the slot is read afresh:
+        once someone else took it, the retry does not say "frei"; later it is asked anew."""
         await apply_test_tenants(engine)
         clock = {"now": NOW}
 
@@ -31,11 +34,20 @@ class TestCollectReplay:
         async with lifespan_client(create_app(settings, clock=now)) as client:
             phone = Phone(client)
             first = await phone.call("collect_appointment_data", ARGS)
-            assert (await phone.call("book_appointment", ARGS))["status"] == "booked"
+            other = {**ARGS, "customer_name": "Eva"}
+            taken = await phone.call(
+                "book_appointment", other, call_id="call_eva", from_number="+4917099999999"
+            )
+            assert taken["status"] == "booked"
             clock["now"] = NOW + timedelta(minutes=2)
             retried = await phone.call("collect_appointment_data", ARGS)
+            mine = await phone.call("book_appointment", {**ARGS, "time": "12:00"})
             clock["now"] = NOW + timedelta(minutes=6)
-            later = await phone.call("collect_appointment_data", ARGS)
-        assert first["status"] == "ok"
-        assert retried == first
+            later = await phone.call("collect_appointment_data", {**ARGS, "time": "12:00"})
+        assert (first["status"], first["availability"]) == ("ok", "free")
+        assert "ist frei" in first["message"]
+        assert (retried["status"], retried["reason"]) == ("unavailable", "slot_taken")
+        assert retried["requested_start"] == first["requested_start"]
+        assert "ist frei" not in retried["message"]
+        assert mine["status"] == "booked"
         assert (later["status"], later["reason"]) == ("refused", "exact_duplicate")

@@ -68,7 +68,7 @@ class TestBooking:
         stack.emulator.webhooks.knobs.hold = True
         reply = await stack.call("book_appointment", ARGS)
         assert reply["status"] == "pending", reply
-        assert "nicht doppelt" in reply["message"]
+        assert "wird gerade vom Kalender bestätigt" in reply["message"]
         stack.emulator.webhooks.knobs.hold = False
         stack.emulator.webhooks.release()
         await stack.deliveries(1)

@@ -38,7 +38,7 @@ class TestNewCaller:
         booked = await phone.call("book_appointment", args)
         assert booked["status"] == "booked", booked
         assert booked["appointment"]["start"] == "2026-11-26T14:00:00+01:00"
-        assert "Donnerstag, 26. November um 14:00 Uhr" in booked["message"]
+        assert "Donnerstag, 26. November um 14 Uhr" in booked["message"]
         listed = await phone.call("query_appointment", call_id="call_2")
         assert [a["service"] for a in listed["appointments"]] == ["Herrenhaarschnitt"]
         known = await phone.call("check_customer", call_id="call_3")
@@ -93,7 +93,7 @@ class TestDuplicates:
             "book_appointment", {**args, "confirm_duplicate": True}, call_id="call_2"
         )
         assert (again["status"], again["reason"]) == ("refused", "exact_duplicate")
-        assert "bereits gebucht" in again["message"]
+        assert "Diesen Termin haben Sie bereits" in again["message"]
         assert await count_active(engine) == 1
 
     async def test_overlap_refused(self, phone: Phone, engine: AsyncEngine) -> None:

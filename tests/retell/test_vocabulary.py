@@ -11,14 +11,9 @@ from slotguard.retell.messages import MESSAGES, render
 # Keys that pick a variant of a sentence without being a reply reason: listing replies and
 # the time-parse problems of an invalid_argument error.
 VARIANTS = {
-    "appointments",
-    "none",
-    "slots",
-    "in_past",
-    "nonexistent_time",
-    "invalid_email",
-    "too_far_ahead",
-}
+    "appointments", "none", "none_that_day", "slots", "availability_unknown", "missing",
+    "in_past", "nonexistent_time", "invalid_email", "too_far_ahead",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("language", sorted(MESSAGES))

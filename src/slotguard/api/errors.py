@@ -8,6 +8,7 @@ requests that are not valid function calls at all.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -33,7 +34,14 @@ log = get_logger("api")
 def _invalid(exc: Exception) -> Reply:
     assert isinstance(exc, InvalidArgument)
     value = None if exc.value is None else str(exc.value)[:200]
-    return error(Reason.INVALID_ARGUMENT, field=exc.field, problem=exc.problem, value=value)
+    start = exc.requested_start if isinstance(exc.requested_start, datetime) else None
+    return error(
+        Reason.INVALID_ARGUMENT,
+        requested_start=start,
+        field=exc.field,
+        problem=exc.problem,
+        value=value,
+    )
 
 
 def _unknown_service(exc: Exception) -> Reply:

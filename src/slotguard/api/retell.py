@@ -100,7 +100,7 @@ async def _handle(request: Request, name: str | None) -> Response:
 def _respond(
     ctx: Context, name: str, call_id: str, reply: Reply, language: str, started: float
 ) -> Response:
-    content = {**reply.to_json(), "message": messages.render(reply, language)}
+    content = {**reply.to_json(), "message": messages.render(reply, language, name)}
     elapsed = time.perf_counter() - started
     ctx.metrics.function_calls.labels(function=name, status=reply.status.value).observe(elapsed)
     log.info(

@@ -14,14 +14,16 @@ from slotguard.booking.offer import (
     unavailable,
     wished_person,
 )
-from slotguard.booking.replies import Reply, Status
+from slotguard.booking.replies import Reply, Status, error
 from slotguard.booking.resolve import (
     CallRef,
     company_for,
+    names_a_time,
     requested_day,
     requested_span,
     service_for,
 )
+from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import Company, Reason, Service, TimeRange
 from slotguard.domain.schedule import ScheduleProblem
 from slotguard.store.companies import CompanyRepository
@@ -42,13 +44,17 @@ async def check_availability(
     company = await company_for(ctx, call)
     chosen = await services_of(ctx, company, service)
     person = wished_person(company, chosen, staff)
-    if time:
+    if time or names_a_time(ctx, company, date):  # "morgen um 14 Uhr" in `date`
         span = requested_span(ctx, company, call, chosen, date, time)
-        host = await check_span(ctx, company, chosen, span, person)
-        if isinstance(host, Reply):
-            return host
-        if host is None and not await _free_at(ctx, company, chosen, span):
-            return await unavailable(ctx, company, chosen, span, person)
+        try:
+            host = await check_span(ctx, company, chosen, span, person)
+            if isinstance(host, Reply):
+                return host
+            if host is None and not await _free_at(ctx, company, chosen, span):
+                return await unavailable(ctx, company, chosen, span, person)
+        except CalendarUnreachable:  # say what was understood, and that nothing was read
+            local = span.start.astimezone(company.tz)
+            return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
         facts = {} if host is None else {"staff": host.name}
         return Reply(
             Status.AVAILABLE, requested_start=span.start.astimezone(company.tz), facts=facts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from slotguard.booking import idempotency
@@ -12,7 +13,7 @@ from slotguard.booking.offer import check_span, free_hosts, unavailable, wished_
 from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_span
 from slotguard.calendar import CalendarUnreachable
-from slotguard.domain import Result, SuggestedAction
+from slotguard.domain import Company, Result, Service, SuggestedAction, TimeRange
 from slotguard.store.decisions import DecisionRecord
 
 FUNCTION = "collect_appointment_data"
@@ -45,7 +46,7 @@ async def collect_appointment_data(
 
     async def work() -> Reply:
         chosen = await services_of(ctx, company, service)
-        person = wished_person(company, chosen, staff)
+        wished_person(company, chosen, staff)  # an unknown name is refused before anything else
         span = requested_span(ctx, company, call, chosen, date, time)
         caller = await caller_for(ctx, company, call, name=customer_name, email=customer_email)
         assert caller.customer is not None
@@ -76,19 +77,9 @@ async def collect_appointment_data(
                     existing=existing,
                     suggested_action=action,
                 )
-        try:
-            host = await check_span(ctx, company, chosen, span, person)
-            if isinstance(host, Reply):
-                return host
-            if host is None and not await free_hosts(ctx, company, chosen, span, None):
-                return await unavailable(ctx, company, chosen, span, person)
-        except CalendarUnreachable:
-            host = person  # the booking step will find out; do not block the conversation
-        return Reply(
-            Status.OK, requested_start=local, facts={} if host is None else {"staff": host.name}
-        )
+        return Reply(Status.OK, requested_start=local)
 
-    return await idempotency.run_once(
+    checked = await idempotency.run_once(
         ctx,
         company_id=company.id,
         call_id=call.call_id,
@@ -97,3 +88,34 @@ async def collect_appointment_data(
         work=work,
         ttl=REPLAY_TTL,
     )
+    if checked.status is not Status.OK:
+        return checked
+    # Availability is read afresh on every ask, never replayed: a start free a minute ago
+    # may be taken now.
+    chosen = await services_of(ctx, company, service)
+    span = requested_span(ctx, company, call, chosen, date, time)
+    return await _with_availability(ctx, company, chosen, span, staff, checked)
+
+
+async def _with_availability(
+    ctx: Context,
+    company: Company,
+    chosen: Service,
+    span: TimeRange,
+    staff: str | None,
+    checked: Reply,
+) -> Reply:
+    """``ok`` with ``availability`` free or unknown (slots unreadable), or the rule's or the
+    calendar's refusal."""
+    person = wished_person(company, chosen, staff)
+    try:
+        host = await check_span(ctx, company, chosen, span, person)
+        if isinstance(host, Reply):
+            return host
+        if host is None and not await free_hosts(ctx, company, chosen, span, None):
+            return await unavailable(ctx, company, chosen, span, person)
+    except CalendarUnreachable:  # book_appointment decides; never claim "free" unasked
+        who = {} if person is None else {"staff": person.name}
+        return replace(checked, facts={**checked.facts, **who, "availability": "unknown"})
+    who = {} if host is None else {"staff": host.name}
+    return replace(checked, facts={**checked.facts, **who, "availability": "free"})

@@ -18,11 +18,14 @@ class BookingError(Exception):
 class InvalidArgument(BookingError):
     """An argument is missing, malformed or names an impossible time."""
 
-    def __init__(self, field: str, problem: str, value: object = None) -> None:
+    def __init__(
+        self, field: str, problem: str, value: object = None, requested_start: object = None
+    ) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
         self.value = value
+        self.requested_start = requested_start  # the moment understood, e.g. one in the past
 
 
 class UnknownService(BookingError):

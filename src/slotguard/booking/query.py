@@ -19,6 +19,11 @@ async def query_appointment(ctx: Context, call: CallRef, date: str | None = None
         upcoming = await AppointmentRepository(session).upcoming(
             company.id, caller.customer.id, ctx.clock()
         )
+    facts = {}
     if day is not None:
-        upcoming = [a for a in upcoming if a.span.overlaps(day)]
-    return Reply(Status.OK, appointments=tuple(AppointmentView.of(a, company.tz) for a in upcoming))
+        that_day = [a for a in upcoming if a.span.overlaps(day)]
+        if not that_day and upcoming:  # "nothing that day; your next one is …"
+            facts["next_appointment"] = AppointmentView.of(upcoming[0], company.tz).to_json()
+        upcoming = that_day
+    views = tuple(AppointmentView.of(a, company.tz) for a in upcoming)
+    return Reply(Status.OK, appointments=views, facts=facts)

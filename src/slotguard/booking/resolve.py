@@ -193,7 +193,12 @@ def requested_span(
     except nlp_time.TimeParseError as problem:
         if problem.kind is nlp_time.TimeParseErrorKind.MISSING_TIME:  # no time in either
             raise InvalidArgument("time", "missing") from None
-        raise InvalidArgument(_field_of(problem), problem.kind.value, problem.phrase) from None
+        understood = None
+        if problem.kind is nlp_time.TimeParseErrorKind.IN_PAST:
+            understood = _moment_said(ctx, company, str(date_text), time_text)
+        raise InvalidArgument(
+            _field_of(problem), problem.kind.value, problem.phrase, requested_start=understood
+        ) from None
     assert isinstance(start, datetime)
     # Absolute time from here on: wall-clock arithmetic and fold=1 comparisons across zones
     # (PEP 495) would be wrong around DST switches.
@@ -201,6 +206,30 @@ def requested_span(
     if start - now > MAX_AHEAD:
         raise InvalidArgument("date", "too_far_ahead", date_text)
     return TimeRange(start, start + service.duration)
+
+
+def _moment_said(
+    ctx: Context, company: Company, date_text: str, time_text: str | None
+) -> datetime | None:
+    """The moment the phrases name, past or not; None when they name no time or no date."""
+    try:
+        said = nlp_time.resolve(
+            date_text,
+            time_text,
+            now=ctx.clock(),
+            tz=company.tz,
+            hours=business_hours(company),
+            allow_past=True,
+            require_time=False,
+        )
+    except nlp_time.TimeParseError:
+        return None
+    return said if isinstance(said, datetime) else None
+
+
+def names_a_time(ctx: Context, company: Company, date_text: str | None) -> bool:
+    """Whether the date phrase carries a time too ("morgen um 14 Uhr", an ISO date-time)."""
+    return bool(date_text) and _moment_said(ctx, company, str(date_text), None) is not None
 
 
 def requested_day(ctx: Context, company: Company, date_text: str) -> TimeRange:

@@ -46,6 +46,8 @@ class Reason(enum.StrEnum):
     UNKNOWN_STAFF = "unknown_staff"  # the person named does not offer the service
     UNKNOWN_TENANT = "unknown_tenant"
     CALENDAR_UNREACHABLE = "calendar_unreachable"
+    CALENDAR_REFUSED = "calendar_refused"  # the calendar said no; retrying will not help
+    NEEDS_CONTACT = "needs_contact"  # the calendar needs an email or phone number to book
     BUSY = "busy"  # the same request is still being processed elsewhere
 
 
