@@ -236,13 +236,13 @@ class TestRules:
                 "2026-12-28",
                 "10:00",
                 "closed",
-                "Am Montag, 28. Dezember haben wir geschlossen (Betriebsferien).",
+                "Am Montag, 28. Dezember haben wir geschlossen: Betriebsferien.",
             ),
             (
                 "2027-01-06",
                 "10:00",
                 "closed",
-                "Am Mittwoch, 6. Januar ist Feiertag (Heilige Drei Könige), da haben wir "
+                "Am Mittwoch, 6. Januar ist Feiertag, Heilige Drei Könige, da haben wir "
                 "geschlossen.",
             ),
             ("2026-11-25", "11:00", "too_soon", "So kurzfristig können wir leider nicht buchen."),

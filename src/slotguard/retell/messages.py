@@ -100,7 +100,7 @@ CATALOGUE: dict[str, dict[tuple[str, str | None], str]] = {
             "unavailable",
             "too_far",
         ): "So weit im Voraus nehmen wir leider noch keine Termine an. {offer}",
-        ("unavailable", "off_grid"): "Zu genau dieser Uhrzeit beginnt kein Termin. {offer}",
+        ("unavailable", "off_grid"): "Zu dieser genauen Uhrzeit beginnt kein Termin. {offer}",
         (
             "unavailable",
             "booker_limit",
@@ -362,7 +362,12 @@ def options(
     groups = []
     for _, same_day in groupby(spoken, key=lambda pair: pair[0].date()):
         times = list(same_day)
-        clocks = choice([clock(t, language) + _with(p, language) for t, p in times], language)
+        who = {p for _, p in times}
+        if len(who) == 1:  # one person for all: "um 9 Uhr oder 9:15 Uhr bei Anna"
+            clocks = choice([clock(t, language) for t, _ in times], language)
+            clocks += _with(who.pop(), language)
+        else:
+            clocks = choice([clock(t, language) + _with(p, language) for t, p in times], language)
         first = times[0][0]
         if said is not None and first.date() == said.date():
             groups.append(f"{_AT[language]} {clocks}" if language == "de" else clocks)
