@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from slotguard.booking.context import Context
 from slotguard.settings import Settings
+from slotguard.store.sessions import SessionRepository
 
 ADMIN_OFF = "the admin API is off: set SLOTGUARD_ADMIN_TOKEN to turn it on"
 SESSION_COOKIE = "slotguard_session"
+ADMIN_SUBJECT = "admin"
 # A working day at the front desk; then the operator types the token again.
 SESSION_SECONDS = 8 * 3600
-# Domain separation: the session key is derived from the token but is never the token.
-_SESSION_LABEL = b"slotguard dashboard session v1"
+# Five wrong tokens from one address within a quarter of an hour, then that address waits
+# the quarter out: a person who mistypes is not hindered, a guesser gets 20 tries an hour.
+MAX_LOGIN_FAILURES = 5
+LOGIN_WINDOW = timedelta(minutes=15)
+# Our cookies are 43 characters; anything far longer is not one of them.
+_MAX_COOKIE_LENGTH = 128
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -65,42 +73,64 @@ async def require_admin(
         )
 
 
-@dataclass(frozen=True)
-class SessionSigner:
-    """Dashboard session cookies: ``EXPIRY.MAC``; the MAC key is derived from the token.
+def _cookie_hash(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()
 
-    The key is ``HMAC(token, label)`` rather than a random per-process key so that every
-    worker process behind one port accepts the cookie another one issued; changing the token
-    ends every session. The cookie never contains the token nor lets one recover it.
+
+def _credential_check(cookie: str, credential: str) -> str:
+    return hmac.new(credential.encode(), cookie.encode(), hashlib.sha256).hexdigest()
+
+
+async def open_session(ctx: Context, credential: str, subject: str = ADMIN_SUBJECT) -> str:
+    """A new session for ``subject``, signed in with ``credential``; returns the cookie value.
+
+    The cookie is 256 random bits: it holds nothing derived from the credential, so a captured
+    cookie allows no offline guessing. The database keeps its hash and an HMAC of it keyed by
+    the credential, so a changed token ends the session on every worker.
     """
-
-    key: bytes
-
-    @classmethod
-    def for_token(cls, token: str) -> SessionSigner:
-        """The signer for ``token``."""
-        return cls(hmac.new(token.encode(), _SESSION_LABEL, hashlib.sha256).digest())
-
-    def issue(self, now: float) -> str:
-        """A cookie value valid for SESSION_SECONDS from ``now`` (epoch seconds)."""
-        expiry = int(now) + SESSION_SECONDS
-        return f"{expiry}.{self._mac(expiry)}"
-
-    def valid(self, cookie: str | None, now: float) -> bool:
-        """True for an unexpired cookie this signer issued."""
-        expiry_text, _, mac = (cookie or "").partition(".")
-        if not _is_epoch(expiry_text) or int(expiry_text) <= now:
-            return False
-        return hmac.compare_digest(mac.encode(), self._mac(int(expiry_text)).encode())
-
-    def _mac(self, expiry: int) -> str:
-        return hmac.new(self.key, str(expiry).encode(), hashlib.sha256).hexdigest()
+    cookie = secrets.token_urlsafe(32)
+    now = ctx.clock()
+    expires = now + timedelta(seconds=SESSION_SECONDS)
+    async with ctx.sessions() as session, session.begin():
+        await SessionRepository(session).add(
+            _cookie_hash(cookie), subject, _credential_check(cookie, credential), now, expires
+        )
+    return cookie
 
 
-# Epoch seconds have 10 digits until the year 2286; a longer "expiry" is forged, and
-# converting thousands of digits would hit Python's int-size limit and raise.
-_MAX_EPOCH_DIGITS = 12
+async def session_subject(ctx: Context, cookie: str | None, credential: str) -> str | None:
+    """Who the unexpired session behind ``cookie`` belongs to, or None (never raises)."""
+    if not cookie or len(cookie) > _MAX_COOKIE_LENGTH or not cookie.isascii():
+        return None
+    async with ctx.sessions() as session:
+        found = await SessionRepository(session).live(_cookie_hash(cookie), ctx.clock())
+    if found is None:
+        return None
+    subject, check = found
+    return subject if hmac.compare_digest(check, _credential_check(cookie, credential)) else None
 
 
-def _is_epoch(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= _MAX_EPOCH_DIGITS
+async def close_session(ctx: Context, cookie: str | None) -> None:
+    """End the session behind ``cookie`` for every copy of it."""
+    if cookie and len(cookie) <= _MAX_COOKIE_LENGTH and cookie.isascii():
+        async with ctx.sessions() as session, session.begin():
+            await SessionRepository(session).remove(_cookie_hash(cookie))
+
+
+async def login_wait(ctx: Context, client: str) -> int | None:
+    """Seconds ``client`` must wait before its next login attempt, or None when it may try."""
+    since = ctx.clock() - LOGIN_WINDOW
+    async with ctx.sessions() as session:
+        failures = await SessionRepository(session).failures_since(client[:64], since)
+    return int(LOGIN_WINDOW.total_seconds()) if failures >= MAX_LOGIN_FAILURES else None
+
+
+async def record_login(ctx: Context, client: str, *, succeeded: bool) -> None:
+    """Count a failed attempt of ``client``, or clear its count after it signed in."""
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        repo = SessionRepository(session)
+        if succeeded:
+            await repo.clear_failures(client[:64])
+        else:
+            await repo.add_failure(client[:64], now, keep_after=now - LOGIN_WINDOW)

@@ -1,8 +1,9 @@
 """The operator dashboard at /dashboard: server-rendered HTML (Jinja2, autoescaped), no build.
 
-Login posts the admin token once; the session cookie then carries only an expiry and a MAC
-(see ``auth.SessionSigner``). Pages are per company: today's and upcoming appointments, the
-layers' counters, a 14-day chart of findings and the decisions timeline, in German or English.
+Login posts the admin token once (throttled per client address); the session cookie is a
+random value whose session lives in the database and ends on logout (see ``auth``). Pages
+are per company: today's and upcoming appointments, the layers' counters, a 14-day chart of
+findings and the decisions timeline, in German or English.
 """
 
 from __future__ import annotations
@@ -26,17 +27,23 @@ from slotguard.api.auth import (
     ADMIN_OFF,
     SESSION_COOKIE,
     SESSION_SECONDS,
-    SessionSigner,
+    close_session,
     configured_token,
+    login_wait,
+    open_session,
+    record_login,
+    session_subject,
     token_matches,
 )
 from slotguard.booking.context import Context
 from slotguard.domain import ACTIVE_STATUSES, Company, local_day, local_day_bounds
+from slotguard.observability import get_logger
 from slotguard.settings import Settings
 from slotguard.store.admin import AdminRepository, AppointmentFilter, DecisionFilter
 from slotguard.store.companies import CompanyRepository
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
+log = get_logger("dashboard")
 _HERE = Path(__file__).parent
 _templates = Jinja2Templates(
     env=jinja2.Environment(
@@ -104,7 +111,7 @@ def _render(request: Request, name: str, context: dict[str, Any], status: int = 
     return response
 
 
-def _gate(request: Request, *, page: bool = True) -> Response | None:
+async def _gate(request: Request, *, page: bool = True) -> Response | None:
     """Why this request may not go on (admin off, not signed in) as a page, or None."""
     settings: Settings = request.state.settings
     if settings.admin_token is None:
@@ -112,9 +119,9 @@ def _gate(request: Request, *, page: bool = True) -> Response | None:
         return _render(request, "message.html", text, status=404)
     if not page:
         return None
-    signer = SessionSigner.for_token(settings.admin_token.get_secret_value())
     ctx: Context = request.state.ctx
-    if signer.valid(request.cookies.get(SESSION_COOKIE), ctx.clock().timestamp()):
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if await session_subject(ctx, cookie, settings.admin_token.get_secret_value()) is not None:
         return None
     return _to_login(request)
 
@@ -134,7 +141,7 @@ async def stylesheet() -> Response:
 @router.get("/login")
 async def login_page(request: Request) -> Response:
     """The login form."""
-    if (stop := _gate(request, page=False)) is not None:
+    if (stop := await _gate(request, page=False)) is not None:
         return stop
     return _render(request, "login.html", {"lang": _lang(request), "failed": False})
 
@@ -142,13 +149,22 @@ async def login_page(request: Request) -> Response:
 @router.post("/login")
 async def login(request: Request, token: Annotated[str, Form(max_length=512)]) -> Response:
     """Check the admin token; on success set the session cookie and go to the dashboard."""
-    if (stop := _gate(request, page=False)) is not None:
+    if (stop := await _gate(request, page=False)) is not None:
         return stop
     lang = _lang(request)
-    if not token_matches(token, configured_token(request)):
-        return _render(request, "login.html", {"lang": lang, "failed": True}, status=401)
     ctx: Context = request.state.ctx
-    cookie = SessionSigner.for_token(configured_token(request)).issue(ctx.clock().timestamp())
+    client = request.client.host if request.client is not None else "unknown"
+    if (wait := await login_wait(ctx, client)) is not None:
+        log.warning("login_throttled", client=client)
+        response = _render(request, "login.html", {"lang": lang, "failed": True}, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if not token_matches(token, configured_token(request)):
+        await record_login(ctx, client, succeeded=False)
+        log.warning("login_failed", client=client)
+        return _render(request, "login.html", {"lang": lang, "failed": True}, status=401)
+    await record_login(ctx, client, succeeded=True)
+    cookie = await open_session(ctx, configured_token(request))
     response = RedirectResponse(f"/dashboard?lang={lang}", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -164,7 +180,8 @@ async def login(request: Request, token: Annotated[str, Form(max_length=512)]) -
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session: the cookie is removed."""
+    """End the session on the server (a copied cookie dies too) and remove the cookie."""
+    await close_session(request.state.ctx, request.cookies.get(SESSION_COOKIE))
     response = _to_login(request)
     response.delete_cookie(SESSION_COOKIE, path="/dashboard", httponly=True, samesite="strict")
     return response
@@ -173,7 +190,7 @@ async def logout(request: Request) -> Response:
 @router.get("")
 async def companies(request: Request) -> Response:
     """The companies to choose from (straight to the page when there is only one)."""
-    if (stop := _gate(request)) is not None:
+    if (stop := await _gate(request)) is not None:
         return stop
     ctx: Context = request.state.ctx
     async with ctx.sessions() as session:
@@ -187,7 +204,7 @@ async def companies(request: Request) -> Response:
 @router.get("/companies/{slug}")
 async def company_page(slug: str, request: Request) -> Response:
     """One company: counters, chart, today's and upcoming appointments, decisions."""
-    if (stop := _gate(request)) is not None:
+    if (stop := await _gate(request)) is not None:
         return stop
     ctx: Context = request.state.ctx
     async with ctx.sessions() as session:

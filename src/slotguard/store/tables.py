@@ -266,3 +266,30 @@ class WebhookEventRow(Base):
     processed_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DashboardSessionRow(Base):
+    """A signed-in dashboard session; the cookie is a random value, only its hash is stored.
+
+    Logout deletes the row, so a copied cookie dies with it; every worker reads the same rows.
+    """
+
+    __tablename__ = "dashboard_sessions"
+    __table_args__ = (Index("ix_dashboard_sessions_expires_at", "expires_at"),)
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    cookie_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(80))
+    # HMAC of the cookie keyed by the credential used: a changed token ends the session.
+    credential_check: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class LoginFailureRow(Base):
+    """One failed dashboard login, per client address, for throttling across workers."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_client_failed_at", "client", "failed_at"),)
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column()

@@ -13,7 +13,9 @@ from starlette.types import Receive, Scope, Send
 
 @asynccontextmanager
 async def lifespan_client(
-    app: FastAPI, base_url: str = "http://slotguard.test"
+    app: FastAPI,
+    base_url: str = "http://slotguard.test",
+    client: tuple[str, int] = ("127.0.0.1", 123),
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Run ``app``'s lifespan and yield an httpx client bound to it.
 
@@ -28,6 +30,6 @@ async def lifespan_client(
                 scope = {**scope, "state": dict(shared)}
             await app(scope, receive, send)
 
-        transport = httpx.ASGITransport(app=with_state)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
-            yield client
+        transport = httpx.ASGITransport(app=with_state, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+            yield http
