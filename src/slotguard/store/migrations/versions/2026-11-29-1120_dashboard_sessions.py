@@ -1,6 +1,6 @@
 """Server-side dashboard sessions (deleted on logout) and failed logins for throttling.
 
-Revision ID: 0004_dashboard_sessions
+Revision ID: 0003_dashboard_sessions
 Revises: 0002_salon_rules
 Create Date: 2026-11-29 11:20:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision: str = "0004_dashboard_sessions"
+revision: str = "0003_dashboard_sessions"
 down_revision: str | None = "0002_salon_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
