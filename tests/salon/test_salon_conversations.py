@@ -332,3 +332,31 @@ class TestRules:
         assert (soon["status"], soon["reason"]) == ("unavailable", "slot_taken")
         assert later["status"] == "available" and later["staff"] == "Anna"
         assert [r.staff_key for r in await _rows(engine)] == ["anna"]
+
+
+class TestParallel:
+    """Callers at the same moment: each stylist is booked once, nobody twice."""
+
+    async def test_eight_callers_two_stylists(self, phone: Phone, engine: AsyncEngine) -> None:
+        """Eight callers ask for Thursday 10:00 at once: two are booked (Anna and Jonas),
+        six hear 'taken' with alternatives; the calendar holds exactly those two."""
+        import asyncio
+
+        replies = await asyncio.gather(
+            *(
+                phone(
+                    "book_appointment",
+                    _book(f"Kunde {n}", THURSDAY, "10:00"),
+                    caller=f"+49151000001{n:02d}",
+                    call_id=f"p{n}",
+                )
+                for n in range(8)
+            )
+        )
+        booked = [r for r in replies if r["status"] == "booked"]
+        taken = [r for r in replies if r["status"] == "unavailable"]
+        assert len(booked) == 2 and len(taken) == 6, [r["status"] for r in replies]
+        assert sorted(r["staff"] for r in booked) == ["Anna", "Jonas"]
+        assert all(r["reason"] == "slot_taken" and r["alternative_slots"] for r in taken)
+        rows = [r for r in await _rows(engine) if r.status == "booked"]
+        assert sorted(r.staff_key or "" for r in rows) == ["anna", "jonas"]

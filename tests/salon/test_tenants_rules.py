@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -158,3 +161,34 @@ class TestStored:
             company = await CompanyRepository(s).by_slug("salon-nord")
         assert result.updated == 1
         assert company is not None and company.rules.horizon_days == 60
+
+
+class TestCommandLine:
+    """A bad rule stops ``tenants apply`` and ``serve`` with one line and exit status 2."""
+
+    @pytest.mark.parametrize("command", [("tenants", "apply", "{path}"), ("serve",)])
+    def test_one_line(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+        """An unknown service in a person's list names the person, nothing more."""
+        path = _write(
+            tmp_path, SALON.replace('services = ["Herrenhaarschnitt"]', 'services = ["X"]')
+        )
+        env = {
+            **os.environ,
+            "SLOTGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "SLOTGUARD_CONFIG": str(path),
+            "SLOTGUARD_RETELL_API_KEY": "key_salon_rules_0123456789",
+            "SLOTGUARD_PORT": "18765",  # never bound: the file is refused first
+        }
+        args = [a.format(path=path) for a in command]
+        done = subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "slotguard.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert "staff[1] (Jonas): unknown service 'X'" in line

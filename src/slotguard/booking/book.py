@@ -69,13 +69,19 @@ async def _book(ctx: Context, company: Company, call: CallRef, args: BookArgs) -
     caller = await caller_for(
         ctx, company, call, name=args.customer_name, email=args.customer_email
     )
-    host = await check_span(
-        ctx, company, service, span, wished_person(company, service, args.staff)
-    )
+    wish = wished_person(company, service, args.staff)
+    host = await check_span(ctx, company, service, span, wish)
     if isinstance(host, Reply):
         return host
     hold = Hold(
-        caller, customer_of(caller), service, span, FUNCTION, args.confirm_duplicate, host=host
+        caller,
+        customer_of(caller),
+        service,
+        span,
+        FUNCTION,
+        args.confirm_duplicate,
+        host=host,
+        wished=wish is not None,
     )
     try:
         held = await reserve(ctx, hold)
@@ -136,7 +142,7 @@ async def _answer(ctx: Context, held: Held, result: CreateResult) -> Reply:
         # Booked now, by us or by the webhook that overtook the answer: either way booked.
         booked = replace(held.appointment, status=AppointmentStatus.BOOKED)
         view = AppointmentView.of(booked, company.tz)
-        facts = staff_facts(company, held.appointment.staff_key)
+        facts = staff_facts(company, result.booking.staff_key or held.appointment.staff_key)
         return Reply(Status.BOOKED, requested_start=local, appointment=view, facts=facts)
     if result.outcome is not CreateOutcome.REFUSED:
         view = AppointmentView.of(held.appointment, company.tz)

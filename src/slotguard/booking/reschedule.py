@@ -100,7 +100,10 @@ async def _answer(ctx: Context, held: Held, result: CreateResult) -> Reply:
         status = AppointmentStatus.BOOKED if booked else held.appointment.status
         view = AppointmentView.of(replace(held.appointment, status=status), company.tz)
         reply_status = Status.RESCHEDULED if booked else Status.PENDING
-        facts = staff_facts(company, held.appointment.staff_key)
+        person = (
+            result.booking.staff_key if result.booking else None
+        ) or held.appointment.staff_key
+        facts = staff_facts(company, person)
         return Reply(reply_status, requested_start=local, appointment=view, facts=facts)
     if result.refusal is None:
         return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)

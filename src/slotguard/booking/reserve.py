@@ -49,6 +49,7 @@ class Hold:
     confirmed: bool = False  # the agent passed confirm_duplicate (or it is a move)
     moving: Appointment | None = None
     host: StaffMember | None = None  # the person to book (None: the company's one calendar)
+    wished: bool = False  # the caller asked for ``host``: no other person may take it
     # Chosen before the transaction, so a failover repair can find the row it may have left.
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -85,7 +86,9 @@ async def reserve(ctx: Context, hold: Hold) -> Held | Reply:
     except IntegrityError as violation:
         return await _constraint_refusal(ctx, violation, where, hold)
     key = row.reservation_key
-    booking = calendar_request(company, hold.customer, hold.service, hold.span, key, hold.host)
+    booking = calendar_request(
+        company, hold.customer, hold.service, hold.span, key, hold.host, wished=hold.wished
+    )
     return Held(hold.caller, hold.service, row, booking, hold.moving)
 
 
@@ -156,6 +159,8 @@ def calendar_request(
     span: TimeRange,
     key: str,
     person: StaffMember | None = None,
+    *,
+    wished: bool = False,
 ) -> CreateBooking:
     """What the calendar is asked to book (or looked up by) for our reservation ``key``."""
     rules = company.rules_for(service)
@@ -171,6 +176,7 @@ def calendar_request(
         attendee_phone=customer.phone_e164,
         event_type_id=event_type_for(service, person),
         staff_key=None if person is None else person.key,
+        staff_wished=wished,
         buffer_minutes=int(rules.buffer.total_seconds() // 60),
     )
 

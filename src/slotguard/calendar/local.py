@@ -9,6 +9,7 @@ appointment keeping its host busy for its service's buffer after it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -108,21 +109,39 @@ class LocalCalendar:
         span = request.span
         if span.start < self.clock():
             return _refused(Reason.OUT_OF_BOUNDS, "in the past")
-        if not self._hours(request.staff_key).covers(span, self.company.tz):
+        hosts = [h for h in self._hosts(request) if self._hours(h).covers(span, self.company.tz)]
+        if not hosts:
             return _refused(Reason.OUT_OF_BOUNDS, "outside opening hours")
         uid = LOCAL_UID_PREFIX + request.reservation_key
         needed = blocked(span, timedelta(minutes=request.buffer_minutes))
         async with self.sessions() as session, session.begin():
             repo = AppointmentRepository(session)
             await repo.lock_company_calendar(self.company.id)
-            busy = await self._busy(
-                repo, needed, request.staff_key, confirmed_only=True, ignore_uid=ignore_uid
-            )
-            if _collides(needed, busy):
+            for host in hosts:
+                busy = await self._busy(
+                    repo, needed, host, confirmed_only=True, ignore_uid=ignore_uid
+                )
+                if not _collides(needed, busy):
+                    break
+            else:
                 return _refused(Reason.SLOT_TAKEN, "slot taken")
-            if not await repo.confirm_in_calendar(request.reservation_key, uid, request.staff_key):
+            if not await repo.confirm_in_calendar(request.reservation_key, uid, host):
                 return _refused(Reason.INVALID, "no pending reservation")
-        return CreateResult(CreateOutcome.BOOKED, _booking(uid, span, request.reservation_key))
+        booking = _booking(uid, span, request.reservation_key)
+        return CreateResult(CreateOutcome.BOOKED, replace(booking, staff_key=host))
+
+    def _hosts(self, request: CreateBooking) -> list[str | None]:
+        """Who may take the booking: the person chosen first, then (unless the caller wished
+        for that person) everyone else who offers the service — a parallel booking may have
+        taken the chosen person a moment ago."""
+        if request.staff_key is None or request.staff_wished:
+            return [request.staff_key]
+        others = [
+            p.key
+            for p in self.company.staff
+            if p.key != request.staff_key and p.offers(request.service_name)
+        ]
+        return [request.staff_key, *others]
 
     def _hours(self, staff_key: str | None) -> OpeningHours:
         """The host's hours: the person's working hours, else the company's opening hours."""

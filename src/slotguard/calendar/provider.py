@@ -47,6 +47,8 @@ class CreateBooking:
     event_type_id: int | None = None
     api_key: str | None = None
     staff_key: str | None = None  # the person booked (local calendar; Cal.com: the event type)
+    # The caller asked for this person: the local calendar may not hand the booking to another.
+    staff_wished: bool = False
     buffer_minutes: int = 0  # time the person stays busy after it (local calendar)
 
 
@@ -65,6 +67,7 @@ class CalendarBooking:
     attendee_phone: str | None = None
     rescheduled_from_uid: str | None = None
     rescheduled_to_uid: str | None = None  # set on the old booking once it was moved
+    staff_key: str | None = None  # the person who serves it (local calendar)
 
     @property
     def reservation_key(self) -> str | None:
