@@ -15,6 +15,7 @@ from slotguard.calendar import CalendarProvider, CalendarUnreachable
 from slotguard.calendar.local import LocalCalendar
 from slotguard.domain import Company
 from slotguard.observability import Metrics
+from slotguard.store.db import statement_session_factory
 
 # Tenants change only when a tenants file is applied; serving them a few seconds stale saves
 # several queries on every function call.
@@ -56,6 +57,11 @@ class Context:
     calcom: Callable[[Company], CalendarProvider] | None = None  # built by the lifespan
     tenants: TtlCache = field(default_factory=TtlCache)
     repairs: Repairs = field(default_factory=Repairs)  # writes owed after a database outage
+    # Sessions whose statements commit one by one (see store.db.statement_session_factory).
+    statements: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.statements = statement_session_factory(self.engine)
 
     def calendar(self, company: Company) -> CalendarProvider:
         """The calendar of record of ``company``."""
@@ -63,4 +69,4 @@ class Context:
             if self.calcom is None:
                 raise CalendarUnreachable("Cal.com is not configured in this process")
             return self.calcom(company)
-        return LocalCalendar(self.sessions, company, self.clock)
+        return LocalCalendar(self.sessions, company, self.clock, reads=self.statements)

@@ -83,7 +83,9 @@ async def run_once(
     while True:
         now = ctx.clock()
         try:
-            async with ctx.sessions() as session, session.begin():
+            # Each statement of a claim is atomic alone (insert-on-conflict, then
+            # compare-and-set): no transaction around it, two round trips fewer per call.
+            async with ctx.statements() as session, session.begin():
                 claim = await IdempotencyRepository(session).claim(
                     scope, key, request_hash, now, ttl=ttl, lock_timeout=LOCK_TIMEOUT
                 )
@@ -150,12 +152,12 @@ async def _owed(ctx: Context, name: str, write: Callable[[], Awaitable[None]]) -
 async def _release(
     ctx: Context, scope: str, key: str, *, locked_at: datetime | None = None
 ) -> None:
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.statements() as session, session.begin():
         await IdempotencyRepository(session).release(scope, key, locked_at=locked_at)
 
 
 async def _finish(ctx: Context, scope: str, key: str, reply: Reply) -> None:
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.statements() as session, session.begin():
         await IdempotencyRepository(session).finish(scope, key, reply.to_json(), ctx.clock())
 
 

@@ -42,8 +42,13 @@ class LocalCalendar:
         sessions: async_sessionmaker[AsyncSession],
         company: Company,
         clock: Callable[[], datetime],
+        *,
+        reads: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions = sessions
+        # Lookups are one statement each: sessions that commit per statement save the BEGIN
+        # and ROLLBACK round trips (store.db.statement_session_factory).
+        self.reads = reads or sessions
         self.company = company
         self.clock = clock
 
@@ -62,7 +67,7 @@ class LocalCalendar:
         grid = self.company.rules.grid_minutes
         step = timedelta(minutes=grid) if grid else min(SLOT_STEP, length)
         hours = self._hours(staff_key)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             busy = await self._busy(AppointmentRepository(session), window, staff_key)
         earliest = max(self.clock(), window.start)
         # The grid, plus the window's own start: a caller may ask for 10:15 exactly.
@@ -81,7 +86,7 @@ class LocalCalendar:
 
     async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
         """The local booking made for this reservation, if it was confirmed."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             row = await AppointmentRepository(session).by_reservation_key(request.reservation_key)
         if row is None or row.calcom_booking_uid is None:
             return None
@@ -89,7 +94,7 @@ class LocalCalendar:
 
     async def get_booking(self, uid: str) -> CalendarBooking | None:
         """The local booking with this uid (its row's status decides whether it is active)."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             row = await AppointmentRepository(session).by_calcom_uid(uid)
         if row is None:
             return None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.domain import (
@@ -16,13 +17,67 @@ from slotguard.domain import (
     TimeRange,
 )
 from slotguard.domain.lifecycle import allowed_from, check_initial
-from slotguard.store.sql import advisory_xact_lock
+from slotguard.store.sql import advisory_xact_lock, table_of
 from slotguard.store.tables import AppointmentRow, ServiceRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+_APPOINTMENTS = table_of(AppointmentRow)
+_SERVICES = table_of(ServiceRow)
+# What to_domain reads, for the statements that select columns instead of ORM entities.
+_DOMAIN_COLUMNS = (
+    "id", "company_id", "customer_id", "service_id", "starts_at", "ends_at", "status",
+    "reservation_key", "calcom_booking_uid", "calcom_booking_id", "deleted_at",
+    "rescheduled_from_id", "staff_key",
+)  # fmt: skip
 
 
-def to_domain(row: AppointmentRow, service_name: str | None = None) -> Appointment:
+def _build_for_rules() -> Select[Any]:
+    a = _APPOINTMENTS.c
+    return (
+        select(*(a[name] for name in _DOMAIN_COLUMNS), _SERVICES.c.name.label("service_name"))
+        .join_from(_APPOINTMENTS, _SERVICES, _SERVICES.c.id == a.service_id)
+        .where(
+            a.company_id == bindparam("company_id"),
+            a.customer_id == bindparam("customer_id"),
+            a.starts_at >= bindparam("window_start"),
+            a.starts_at < bindparam("window_end"),
+            a.status.in_(_ACTIVE),
+            a.deleted_at.is_(None),
+            a.duplicate_of_id.is_(None),
+        )
+        .order_by(a.starts_at)
+    )
+
+
+# Built once, values bound at execution: the Layer 1+2 query runs on every collect and book,
+# and building it anew cost more Python than running it (see BENCHMARKS.md, throughput).
+_FOR_RULES = _build_for_rules()
+
+
+@cache
+def _calendar_busy(by_staff: bool, confirmed_only: bool, ignoring_uid: bool) -> Select[Any]:
+    a = _APPOINTMENTS.c
+    query = (
+        select(a.starts_at, a.ends_at, _SERVICES.c.rules)
+        .join_from(_APPOINTMENTS, _SERVICES, _SERVICES.c.id == a.service_id)
+        .where(
+            a.company_id == bindparam("company_id"),
+            a.starts_at < bindparam("window_end"),
+            a.ends_at > bindparam("window_start"),
+            a.status.in_(_ACTIVE),
+            a.deleted_at.is_(None),
+        )
+    )
+    if by_staff:
+        query = query.where(a.staff_key == bindparam("staff_key"))
+    if confirmed_only:
+        query = query.where(a.calcom_booking_uid.is_not(None))
+    if ignoring_uid:
+        query = query.where(a.calcom_booking_uid != bindparam("ignore_uid"))
+    return query
+
+
+def to_domain(row: AppointmentRow | Row[Any], service_name: str | None = None) -> Appointment:
     """Map a row (and optionally its service name) to the domain value."""
     return Appointment(
         id=row.id,
@@ -81,15 +136,14 @@ class AppointmentRepository:
         Served by ix_appointments_company_id_customer_id_starts_at; this is everything the
         pure rules of Layers 1 and 2 need for one request.
         """
-        query = _with_service().where(
-            AppointmentRow.company_id == company_id,
-            AppointmentRow.customer_id == customer_id,
-            AppointmentRow.starts_at >= window.start,
-            AppointmentRow.starts_at < window.end,
-            *_holds_slot(),
-        )
-        rows = await self.session.execute(query.order_by(AppointmentRow.starts_at))
-        return [to_domain(row, name) for row, name in rows]
+        params = {
+            "company_id": company_id,
+            "customer_id": customer_id,
+            "window_start": window.start,
+            "window_end": window.end,
+        }
+        rows = await self.session.execute(_FOR_RULES, params)
+        return [to_domain(row, row.service_name) for row in rows]
 
     async def insert(
         self,
@@ -225,24 +279,15 @@ class AppointmentRepository:
 
         ``confirmed_only`` keeps the ones the calendar has confirmed (they carry a uid).
         """
-        query = (
-            select(AppointmentRow.starts_at, AppointmentRow.ends_at, ServiceRow.rules)
-            .join(ServiceRow, ServiceRow.id == AppointmentRow.service_id)
-            .where(
-                AppointmentRow.company_id == company_id,
-                AppointmentRow.starts_at < window.end,
-                AppointmentRow.ends_at > window.start,
-                AppointmentRow.status.in_(_ACTIVE),
-                AppointmentRow.deleted_at.is_(None),
-            )
-        )
-        if staff_key is not None:
-            query = query.where(AppointmentRow.staff_key == staff_key)
-        if confirmed_only:
-            query = query.where(AppointmentRow.calcom_booking_uid.is_not(None))
-        if ignore_uid is not None:
-            query = query.where(AppointmentRow.calcom_booking_uid != ignore_uid)
-        rows = await self.session.execute(query)
+        query = _calendar_busy(staff_key is not None, confirmed_only, ignore_uid is not None)
+        params = {
+            "company_id": company_id,
+            "window_start": window.start,
+            "window_end": window.end,
+            "staff_key": staff_key,
+            "ignore_uid": ignore_uid,
+        }
+        rows = await self.session.execute(query, params)
         return [(TimeRange(start, end), rules) for start, end, rules in rows]
 
     async def confirm_in_calendar(

@@ -143,6 +143,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def statement_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions in which every statement commits on its own: no BEGIN and COMMIT round trips.
+
+    Only for a read, a single atomic write, or a sequence of statements each correct alone
+    (insert-on-conflict, compare-and-set): nothing here is rolled back together. Callers still
+    write ``session.begin()``; on PostgreSQL (autocommit) it sends nothing, on SQLite these are
+    ordinary sessions, so it takes the write lock as every SQLite transaction does.
+    """
+    if engine.dialect.name == "sqlite":
+        return session_factory(engine)
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

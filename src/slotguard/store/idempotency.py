@@ -7,11 +7,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Update, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
-from slotguard.store.sql import insert_ignore
+from slotguard.store.sql import insert_ignore_on, once_per_dialect, table_of
 from slotguard.store.tables import IdempotencyKeyRow
+
+_KEYS = table_of(IdempotencyKeyRow)
+
+
+@once_per_dialect
+def _claim(dialect: str) -> ReturningInsert[int]:
+    return insert_ignore_on(dialect, _KEYS, ["scope", "key"]).returning(_KEYS.c.id)
+
+
+@once_per_dialect
+def _finish(dialect: str) -> Update:
+    return (
+        update(_KEYS)
+        .where(_KEYS.c.scope == bindparam("match_scope"), _KEYS.c.key == bindparam("match_key"))
+        .values(state="done", reply=bindparam("reply"), locked_at=None)
+    )
 
 
 class ClaimState(enum.StrEnum):
@@ -51,19 +68,16 @@ class IdempotencyRepository:
 
         The insert is ON CONFLICT DO NOTHING, so of many parallel claimers exactly one acquires.
         """
-        inserted = await self.session.execute(
-            insert_ignore(self.session, IdempotencyKeyRow, ["scope", "key"])
-            .values(
-                scope=scope,
-                key=key,
-                request_hash=request_hash,
-                state="in_progress",
-                locked_at=now,
-                created_at=now,
-                expires_at=now + ttl,
-            )
-            .returning(IdempotencyKeyRow.id)
-        )
+        values = {
+            "scope": scope,
+            "key": key,
+            "request_hash": request_hash,
+            "state": "in_progress",
+            "locked_at": now,
+            "created_at": now,
+            "expires_at": now + ttl,
+        }
+        inserted = await self.session.execute(_claim(self.session), values)
         if inserted.first() is not None:
             return Claim(ClaimState.ACQUIRED)
         row = await self.session.scalar(
@@ -88,9 +102,7 @@ class IdempotencyRepository:
     async def finish(self, scope: str, key: str, reply: dict[str, Any], now: datetime) -> None:
         """Store the reply; later claims replay it."""
         await self.session.execute(
-            update(IdempotencyKeyRow)
-            .where(IdempotencyKeyRow.scope == scope, IdempotencyKeyRow.key == key)
-            .values(state="done", reply=reply, locked_at=None)
+            _finish(self.session), {"match_scope": scope, "match_key": key, "reply": reply}
         )
 
     async def release(self, scope: str, key: str, *, locked_at: datetime | None = None) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
@@ -16,7 +17,12 @@ def insert_ignore(session: AsyncSession, table: Any, conflict_columns: list[str]
     The atomic way to create-if-absent under concurrency: exactly one inserter wins, the
     others see no row returned and read the winner's row instead.
     """
-    if _dialect(session) == "postgresql":
+    return insert_ignore_on(_dialect(session), table, conflict_columns)
+
+
+def insert_ignore_on(dialect: str, table: Any, conflict_columns: list[str]) -> Insert:
+    """``insert_ignore`` for a dialect named ahead of any session (statements built once)."""
+    if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
 
@@ -51,6 +57,34 @@ async def advisory_xact_lock(session: AsyncSession, namespace: str, *parts: obje
         return
     key = ":".join([namespace, *(str(p) for p in parts)])
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+_S = TypeVar("_S")
+
+
+def once_per_dialect(build: Callable[[str], _S]) -> Callable[[AsyncSession], _S]:
+    """Build a hot-path statement once per dialect and process, not once per request.
+
+    A statement built anew costs more Python than executing it (constructing the clause
+    tree, then walking it for its cache key); a module-level statement with bound
+    parameters keeps its memoized cache key, so SQLAlchemy goes straight to the compiled
+    form and asyncpg's prepared statement. Values are passed at execution.
+    """
+    built: dict[str, _S] = {}
+
+    def statement(session: AsyncSession) -> _S:
+        dialect = _dialect(session)
+        found = built.get(dialect)
+        if found is None:
+            found = built[dialect] = build(dialect)
+        return found
+
+    return statement
+
+
+def table_of(entity: Any) -> Table:
+    """The Core table of a mapped class: hot paths select columns, not ORM entities."""
+    return cast(Table, entity.__table__)
 
 
 def _dialect(session: AsyncSession) -> str:
