@@ -3,7 +3,8 @@
 # mode) against the floor of ../shared/perf (FastAPI + asyncpg, uvloop, httptools: one indexed
 # lookup and one insert per request), wrk with 16 connections, interleaved twice.
 # A copy of ../shared/perf/throughput.sh with two knobs:
-#   FN=book_appointment   drive that function instead of collect_appointment_data
+#   FN=book_appointment   drive that function (bench/post_book.lua: a new slot per request;
+#                         the floor answers it like any other body of that shape)
 #   GOAL=0.35             the ratio the exit status checks (default 0.5)
 #   PROFILE=bench/profiles/NAME.svg   also record one loaded worker with py-spy (root)
 # Run from the project root; needs PostgreSQL at 127.0.0.1:5432 (user postgres) and wrk.
@@ -25,14 +26,16 @@ SLOTGUARD_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$db_sg SLOTGUARD_POR
 cleanup() { for f in sg fl; do [ -s "$tmp/$f.pid" ] && kill -- -"$(cat "$tmp/$f.pid")" 2>/dev/null; done; sleep 2; pg -c "drop database if exists $db_sg"; pg -c "drop database if exists $db_fl"; rm -rf "$tmp"; }
 trap cleanup EXIT
 for i in $(seq 1 60); do curl -fs 127.0.0.1:18101/readyz >/dev/null && curl -fs -o /dev/null 127.0.0.1:18102/docs && break; sleep 1; done
-rate() { wrk -t1 -c16 -d10s --latency -s "$shared/post.lua" "http://127.0.0.1:$1" >"$tmp/wrk.$1" 2>&1; awk '/Requests\/sec/{print $2}' "$tmp/wrk.$1"; }
+script="$shared/post.lua"; [ "$fn" = book_appointment ] && script="$proj/bench/post_book.lua"
+rate() { wrk -t1 -c16 -d10s --latency -s "$script" "http://127.0.0.1:$1" >"$tmp/wrk.$1" 2>&1; awk '/Requests\/sec/{print $2}' "$tmp/wrk.$1"; }
 rate 18101 >/dev/null; rate 18102 >/dev/null   # warm-up
 s1=$(rate 18101); f1=$(rate 18102); s2=$(rate 18101); f2=$(rate 18102)
 if [ -n "${PROFILE:-}" ]; then
   worker=$(ps -o pid=,args= --ppid "$(cat "$tmp/sg.pid")" | awk '/spawn_main/{print $1; exit}')
-  wrk -t1 -c16 -d20s -s "$shared/post.lua" http://127.0.0.1:18101 >/dev/null 2>&1 &
+  wrk -t1 -c16 -d20s -s "$script" http://127.0.0.1:18101 >/dev/null 2>&1 &
+  load=$!
   sleep 2; "$proj/.venv/bin/py-spy" record --pid "$worker" --duration 15 --rate 200 --nonblocking -o "$proj/$PROFILE" >"$tmp/pyspy.log" 2>&1 || cat "$tmp/pyspy.log" >&2
-  wait
+  wait "$load"
 fi
 grep -E 'Latency|50%|99%|Non-2xx' "$tmp/wrk.18101" >&2
 python3 - "$s1" "$s2" "$f1" "$f2" "$(cut -d' ' -f1 /proc/loadavg)" "$fn" "$goal" <<'PY'

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.domain import (
@@ -49,9 +49,11 @@ def _build_for_rules() -> Select[Any]:
     )
 
 
-# Built once, values bound at execution: the Layer 1+2 query runs on every collect and book,
-# and building it anew cost more Python than running it (see BENCHMARKS.md, throughput).
+# Built once, values bound at execution: the Layer 1+2 query and the pending row's insert run
+# on every collect or book, and building them anew cost more Python than running them (see
+# BENCHMARKS.md, throughput). The insert is Core: no ORM flush for one row.
 _FOR_RULES = _build_for_rules()
+_INSERT = insert(_APPOINTMENTS).returning(*(_APPOINTMENTS.c[name] for name in _DOMAIN_COLUMNS))
 
 
 @cache
@@ -165,28 +167,26 @@ class AppointmentRepository:
     ) -> Appointment:
         """Insert one row; the unique index and exclusion constraint may refuse it."""
         check_initial(status)
-        row = AppointmentRow(
-            company_id=company_id,
-            customer_id=customer_id,
-            service_id=service_id,
-            starts_at=span.start,
-            ends_at=span.end,
-            status=status.value,
-            reservation_key=reservation_key,
-            source=source.value,
-            call_id=call_row_id,
-            calcom_booking_uid=calcom_booking_uid,
-            calcom_booking_id=calcom_booking_id,
-            rescheduled_from_id=rescheduled_from_id,
-            duplicate_of_id=duplicate_of_id,
-            staff_key=staff_key,
-            reconcile_attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        return to_domain(row)
+        values = {
+            "company_id": company_id,
+            "customer_id": customer_id,
+            "service_id": service_id,
+            "starts_at": span.start,
+            "ends_at": span.end,
+            "status": status.value,
+            "reservation_key": reservation_key,
+            "source": source.value,
+            "call_id": call_row_id,
+            "calcom_booking_uid": calcom_booking_uid,
+            "calcom_booking_id": calcom_booking_id,
+            "rescheduled_from_id": rescheduled_from_id,
+            "duplicate_of_id": duplicate_of_id,
+            "staff_key": staff_key,
+            "reconcile_attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        return to_domain((await self.session.execute(_INSERT, values)).one())
 
     async def get(self, appointment_id: int) -> Appointment | None:
         """One appointment by id, with its service name."""
