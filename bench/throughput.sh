@@ -28,7 +28,10 @@ trap cleanup EXIT
 for i in $(seq 1 60); do curl -fs 127.0.0.1:18101/readyz >/dev/null && curl -fs -o /dev/null 127.0.0.1:18102/docs && break; sleep 1; done
 script="$shared/post.lua"; [ "$fn" = book_appointment ] && script="$proj/bench/post_book.lua"
 rate() { wrk -t1 -c16 -d10s --latency -s "$script" "http://127.0.0.1:$1" >"$tmp/wrk.$1" 2>&1; awk '/Requests\/sec/{print $2}' "$tmp/wrk.$1"; }
+rss() { for w in $(ps -o pid=,args= --ppid "$(cat "$tmp/sg.pid")" | awk '/spawn_main/{print $1}'); do ps -o rss= -p "$w"; done | awk '{printf "%d MB ", $1/1024}'; }
+served() { curl -fs 127.0.0.1:18101/metrics | awk '/^slotguard_function_call_seconds_count/{n+=$2} END{print n+0}'; }
 rate 18101 >/dev/null; rate 18102 >/dev/null   # warm-up
+rss0=$(rss); n0=$(served)
 s1=$(rate 18101); f1=$(rate 18102); s2=$(rate 18101); f2=$(rate 18102)
 if [ -n "${PROFILE:-}" ]; then
   worker=$(ps -o pid=,args= --ppid "$(cat "$tmp/sg.pid")" | awk '/spawn_main/{print $1; exit}')
@@ -38,6 +41,7 @@ if [ -n "${PROFILE:-}" ]; then
   wait "$load"
 fi
 grep -E 'Latency|50%|99%|Non-2xx' "$tmp/wrk.18101" >&2
+echo "worker RSS after warm-up ($n0 calls served): $rss0; at the end ($(served) calls): $(rss)" >&2
 python3 - "$s1" "$s2" "$f1" "$f2" "$(cut -d' ' -f1 /proc/loadavg)" "$fn" "$goal" <<'PY'
 import sys
 s1, s2, f1, f2 = map(float, sys.argv[1:5]); s, f = (s1 + s2) / 2, (f1 + f2) / 2
