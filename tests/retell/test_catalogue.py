@@ -39,7 +39,7 @@ RETURNED: set[tuple[str, str | None]] = {
     *(("refused", r.value) for r in _REFUSALS),
     *(("error", r.value) for r in _ERRORS),
     ("pending", Reason.BUSY.value),
-    *(("unavailable", k.value) for k in CALENDAR_REFUSALS if k is not Reason.INVALID),
+    *(("unavailable", k.value) for k in CALENDAR_REFUSALS - {Reason.INVALID, Reason.NEEDS_CONTACT}),
     ("unavailable", Reason.DAY_FULL.value),
     *(("unavailable", r.value) for r in _RULES),
 }

@@ -19,7 +19,7 @@ from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.reserve import Held, Hold, ask_calendar, reserve
 from slotguard.booking.resolve import CallRef, caller_for, company_for, customer_of, requested_span
 from slotguard.calendar import CreateOutcome, CreateResult
-from slotguard.domain import AppointmentStatus, Company, Reason
+from slotguard.domain import AppointmentStatus, Company, Customer, Reason
 from slotguard.observability import get_logger
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.db import database_unavailable
@@ -73,6 +73,8 @@ async def _book(ctx: Context, company: Company, call: CallRef, args: BookArgs) -
     host = await check_span(ctx, company, service, span, wish)
     if isinstance(host, Reply):
         return host
+    if needs_contact(company, customer_of(caller)):  # ask before anything is held
+        return error(Reason.NEEDS_CONTACT, requested_start=span.start.astimezone(company.tz))
     hold = Hold(
         caller,
         customer_of(caller),
@@ -129,9 +131,10 @@ def _unrecorded(held: Held, result: CreateResult | None, problem: Exception) -> 
         return Reply(
             Status.BOOKED if booked else Status.PENDING, requested_start=local, appointment=view
         )
-    if result.refusal is None or result.refusal is Reason.INVALID:
-        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
-    return Reply(Status.UNAVAILABLE, reason=result.refusal, requested_start=local)
+    refusal = refusal_error(held, result)
+    if isinstance(refusal, Reply):
+        return refusal
+    return Reply(Status.UNAVAILABLE, reason=refusal, requested_start=local)
 
 
 async def _answer(ctx: Context, held: Held, result: CreateResult) -> Reply:
@@ -147,10 +150,40 @@ async def _answer(ctx: Context, held: Held, result: CreateResult) -> Reply:
     if result.outcome is not CreateOutcome.REFUSED:
         view = AppointmentView.of(held.appointment, company.tz)
         return Reply(Status.PENDING, requested_start=local, appointment=view)
-    if result.refusal is None or result.refusal is Reason.INVALID:
-        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+    refusal = refusal_error(held, result)
+    if isinstance(refusal, Reply):
+        return refusal
     span = held.appointment.span
-    return await unavailable(ctx, company, held.service, span, None, reason=result.refusal)
+    return await unavailable(ctx, company, held.service, span, None, reason=refusal)
+
+
+def refusal_error(held: Held, result: CreateResult) -> Reply | Reason:
+    """The error for a refusal that no other time would fix, else the refusal's reason (for
+    which other times are offered).
+
+    ``needs_contact``: the calendar wants an email or a phone number. ``calendar_refused``:
+    any other refusal we cannot classify (the calendar's full text goes to the log, and the
+    sentence promises no retry). No answer at all stays ``calendar_unreachable``.
+    """
+    local = held.appointment.span.start.astimezone(held.caller.company.tz)
+    if result.refusal is None:
+        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+    if result.refusal is Reason.NEEDS_CONTACT:
+        return error(Reason.NEEDS_CONTACT, requested_start=local)
+    if result.refusal is Reason.INVALID:
+        log.error(
+            "calendar_refused",
+            appointment_id=held.appointment.id,
+            company_id=held.caller.company.id,
+            detail=result.detail,
+        )
+        return error(Reason.CALENDAR_REFUSED, requested_start=local)
+    return result.refusal
+
+
+def needs_contact(company: Company, customer: Customer) -> bool:
+    """Cal.com books an attendee by email or phone: a withheld number and no email cannot."""
+    return company.calendar == "calcom" and not customer.email and not customer.phone_e164
 
 
 async def refresh_pending(ctx: Context, reply: Reply) -> Reply:

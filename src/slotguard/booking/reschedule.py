@@ -11,15 +11,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from slotguard.booking import idempotency
+from slotguard.booking.book import refusal_error
 from slotguard.booking.context import Context
 from slotguard.booking.offer import check_span, staff_facts, unavailable
-from slotguard.booking.replies import AppointmentView, Reply, Status, error
+from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.booking.reserve import Held, Hold, ask_calendar, reserve
 from slotguard.booking.resolve import CallRef, company_for, customer_of, requested_span
 from slotguard.booking.select import appointment_to_change
 from slotguard.booking.settlement import AppointmentIncomplete, settle_answer
 from slotguard.calendar import CreateOutcome, CreateResult
-from slotguard.domain import Appointment, AppointmentStatus, Company, Reason, Service
+from slotguard.domain import Appointment, AppointmentStatus, Company, Service
 from slotguard.domain.salon import StaffMember
 from slotguard.store.companies import CompanyRepository
 
@@ -105,7 +106,8 @@ async def _answer(ctx: Context, held: Held, result: CreateResult) -> Reply:
         ) or held.appointment.staff_key
         facts = staff_facts(company, person)
         return Reply(reply_status, requested_start=local, appointment=view, facts=facts)
-    if result.refusal is None:
-        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+    refusal = refusal_error(held, result)
+    if isinstance(refusal, Reply):
+        return refusal
     span = held.appointment.span
-    return await unavailable(ctx, company, held.service, span, None, reason=result.refusal)
+    return await unavailable(ctx, company, held.service, span, None, reason=refusal)

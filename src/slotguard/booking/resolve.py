@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 
 import phonenumbers
@@ -111,6 +111,8 @@ async def caller_for(
         )
         if customer is not None:
             await CustomerRepository(session).update_contact(customer, name, email, now)
+            # What was just stored: the calendar request must see the email given now.
+            customer = replace(customer, name=name or customer.name, email=email or customer.email)
             if row.customer_id != customer.id:
                 await calls.link(row.id, now, customer_id=customer.id)
     return Caller(company, row.id, customer)

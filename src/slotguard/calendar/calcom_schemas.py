@@ -249,6 +249,9 @@ _HOST_LIMITS = ("booking_limit_reached", "duration_limit_reached")  # v2 status 
 _BOOKER_LIMIT = ("maximum number of active bookings", "booker_limit_exceeded")
 _OUT_OF_BOUNDS = ("can't be booked at the", "in the past", "minimum booking notice",
                   "too soon", "out_of_bounds")  # fmt: skip
+# The attendee's contact was refused or missing: only an email address or a phone number helps.
+_CONTACT = ("email or phonenumber is required", "isemailorphone", "email must be an email",
+            "attendee.email", "invalid phone number", "attendee.phonenumber")  # fmt: skip
 _SLOT_TAKEN = ("already has booking", "not available", "someone else reserved",
                "no_available_users", "unavailable_for_booking", *_HOST_LIMITS)  # fmt: skip
 
@@ -262,6 +265,7 @@ def _refusal_of_400(text: str) -> Reason:
     low = text.lower()
     for markers, kind in (
         (_BOOKER_LIMIT, Reason.BOOKER_LIMIT),
+        (_CONTACT, Reason.NEEDS_CONTACT),
         (_OUT_OF_BOUNDS, Reason.OUT_OF_BOUNDS),
         (_SLOT_TAKEN, Reason.SLOT_TAKEN),
     ):

@@ -53,7 +53,13 @@ class Reason(enum.StrEnum):
 
 # The reasons a calendar gives for definitely not booking (``CreateResult.refusal``).
 CALENDAR_REFUSALS: frozenset[Reason] = frozenset(
-    {Reason.SLOT_TAKEN, Reason.OUT_OF_BOUNDS, Reason.BOOKER_LIMIT, Reason.INVALID}
+    {
+        Reason.SLOT_TAKEN,
+        Reason.OUT_OF_BOUNDS,
+        Reason.BOOKER_LIMIT,
+        Reason.NEEDS_CONTACT,
+        Reason.INVALID,
+    }
 )
 
 
