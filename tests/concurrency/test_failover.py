@@ -13,6 +13,7 @@ failure in CI (``CI`` set), where ``.ci/run`` installs the packages.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -43,8 +44,9 @@ RETELL_KEY = "key_failover"
 CALLERS = 40
 # Cal.com answers after 300-600 ms, so creates are in flight when the primary dies.
 CALCOM_LATENCY_MS = (300.0, 600.0)
-# Retell-like retries of a 503 or a busy repeat; generous, so every caller gets a final answer.
-ATTEMPTS = 12
+# Retell-like retries of a 503 or a busy repeat, for this long: generous (a loaded machine
+# slows the failover down), so every caller gets a final answer.
+RETRY_SECONDS = 120.0
 ZONE = ZoneInfo("Europe/Berlin")
 
 
@@ -91,7 +93,10 @@ class Caller:
     async def book(self, client: httpx.AsyncClient) -> None:
         call = {"call_id": f"failover-{self.number}", "agent_id": "agent_cal"}
         call["from_number"] = self.phone
-        for attempt in range(ATTEMPTS):
+        deadline = time.monotonic() + RETRY_SECONDS
+        for attempt in itertools.count():
+            if time.monotonic() > deadline:
+                return
             base = self.bases[(self.number + attempt) % len(self.bases)]
             body, headers = function_request("book_appointment", call, self.args, RETELL_KEY)
             try:
@@ -193,10 +198,11 @@ class TestPrimaryDies:
             killed_at = time.monotonic()
             await asyncio.to_thread(cluster.kill, old_primary)
             await burst
-            after = (await client.get(f"{servers[1]}/readyz")).json()
+            after = [(await client.get(f"{base}/readyz")).json() for base in servers]
         new_primary = "node2" if old_primary == "node1" else "node1"
         # The pool found the new primary without a restart.
-        assert after["node"] == f"127.0.0.1:{cluster.port_of(new_primary)}"
+        node = f"127.0.0.1:{cluster.port_of(new_primary)}"
+        assert [ready.get("node") for ready in after] == [node, node], after
         assert cluster.primary() == new_primary
 
         url = cluster.url()
@@ -211,7 +217,8 @@ class TestPrimaryDies:
         finals = Counter((c.final.get("status"), c.final.get("reason")) for c in callers if c.final)
         answered_after_kill = [s for c in callers for t, s in c.answers if t > killed_at]
         print(f"final replies {dict(finals)}; after the kill {Counter(answered_after_kill)}")
-        assert all(c.final for c in callers), "a caller got no final answer"
+        unanswered = {c.phone: c.answers[-4:] for c in callers if not c.final}
+        assert not unanswered, f"callers without a final answer: {unanswered}"
         assert answered_after_kill, "the primary died after the burst, not during it"
 
         # Nothing pending is left once the reconciler ran.

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.booking.context import Context
 from slotguard.observability import exposition
 from slotguard.settings import Settings
-from slotguard.store.db import server_node
-from slotguard.store.migrate import schema_state
+from slotguard.store.db import database_unavailable, server_node
+from slotguard.store.migrate import SchemaState, schema_state
 
 router = APIRouter()
 
@@ -33,8 +34,7 @@ async def readyz(request: Request) -> JSONResponse:
     """
     ctx: Context = request.state.ctx
     try:
-        state = await schema_state(ctx.engine)
-        node = await server_node(ctx.engine)
+        state, node = await _probe(ctx.engine)
     except (SQLAlchemyError, OSError) as error:
         return JSONResponse(
             {"status": "unavailable", "database": f"unreachable: {type(error).__name__}"},
@@ -54,6 +54,17 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(
         {"status": "ok", "database": "reachable", **where, "migrations": state.head}
     )
+
+
+async def _probe(engine: AsyncEngine) -> tuple[SchemaState, str | None]:
+    try:
+        return await schema_state(engine), await server_node(engine)
+    except (SQLAlchemyError, OSError) as problem:
+        if not database_unavailable(problem):
+            raise
+    # A pooled connection to a node that died (a failover) fails once and empties the pool;
+    # the second try connects afresh through the (multi-host) URL.
+    return await schema_state(engine), await server_node(engine)
 
 
 @router.get("/metrics")
