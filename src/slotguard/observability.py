@@ -247,6 +247,10 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemin",
         )
+        # What the owner's page shows per company slug: when Cal.com last answered well
+        # (epoch seconds) and the budget left then; this process's view only.
+        self.calcom_last_ok: dict[str, float] = {}
+        self.calcom_budget_left: dict[str, int] = {}
         self.idempotent_replays = Counter(
             "slotguard_idempotent_replays_total",
             "Function calls answered from a stored reply instead of being run again.",

@@ -6,6 +6,7 @@ Shared by the app lifespan and the CLI commands, so both run on the same collabo
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -33,7 +34,11 @@ def calcom_factory(
 
         def observe(endpoint: str, outcome: str, seconds: float) -> None:
             metrics.calendar_requests.labels("calcom", endpoint, outcome).observe(seconds)
-            budget_left.set(client.budgets.for_key(key).remaining())
+            left = client.budgets.for_key(key).remaining()
+            budget_left.set(left)
+            metrics.calcom_budget_left[company.slug] = left
+            if outcome == "ok":
+                metrics.calcom_last_ok[company.slug] = time.time()
 
         return CalcomCalendar(client, key, observe=observe)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +83,25 @@ def test_serve_listens_on_the_given_port(tmp_path: Path) -> None:
             server.communicate(timeout=15)
     assert isinstance(ready, httpx.Response)
     assert ready.status_code == 200
+
+
+def test_owner_token_is_printed_once_and_stored_hashed(tmp_path: Path) -> None:
+    """`owners token` prints a token whose sha256 alone is stored; unknown slugs are refused."""
+    from tests.retell.conftest import TEST_TENANTS
+
+    tenants_file = tmp_path / "tenants.toml"
+    tenants_file.write_text(TEST_TENANTS, encoding="utf-8")
+    env = {"SLOTGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'o.db'}"}
+    assert _cli("migrate", env=env).returncode == 0
+    assert _cli("tenants", "apply", str(tenants_file), env=env).returncode == 0
+    done = _cli("owners", "token", "--company", "salon-test", env=env)
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    assert len(token) >= 40
+    stored = sqlite3.connect(tmp_path / "o.db").execute(
+        "SELECT owner_token_hash FROM companies WHERE slug = 'salon-test'"
+    )
+    assert stored.fetchone() == (hashlib.sha256(token.encode()).hexdigest(),)
+    unknown = _cli("owners", "token", "--company", "nope", env=env)
+    assert unknown.returncode == 2
+    assert "unknown company 'nope'" in unknown.stderr

@@ -345,14 +345,28 @@ async def false_positive(
 ) -> DecisionItem:
     """Mark a Layer 1/2/3 finding as a false positive (idempotent; the note is replaced)."""
     body = await _false_positive_body(request)
-    ctx: Context = request.state.ctx
     try:
-        async with ctx.sessions() as session, session.begin():
-            marked = await AdminRepository(session).mark_false_positive(decision_id, body.note)
+        item = await mark_false_positive(request.state.ctx, decision_id, body.note)
     except NotAFinding as problem:
         raise HTTPException(409, str(problem)) from None
-    if marked is None:
+    if item is None:
         raise HTTPException(404, f"no decision {decision_id}")
+    return item
+
+
+async def mark_false_positive(
+    ctx: Context, decision_id: int, note: str | None, company: str | None = None
+) -> DecisionItem | None:
+    """Mark a finding false positive (idempotent), counted once; None when there is no such
+    decision (of the company with slug ``company``, when given). NotAFinding when clear."""
+    async with ctx.sessions() as session, session.begin():
+        repo = AdminRepository(session)
+        found = await repo.decision(decision_id)
+        if found is None or (company is not None and found.company != company):
+            return None
+        marked = await repo.mark_false_positive(decision_id, note)
+    if marked is None:
+        return None
     item, newly = marked
     if newly:
         ctx.metrics.false_positives.labels(layer=str(item.layer), reason=item.reason).inc()

@@ -19,6 +19,7 @@ import jinja2
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 from fastapi import APIRouter, Form, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
 from starlette.templating import Jinja2Templates
 
@@ -34,6 +35,14 @@ from slotguard.api.auth import (
     record_login,
     session_subject,
     token_matches,
+)
+from slotguard.api.owner import (
+    Viewer,
+    cancel_action,
+    company_view,
+    false_positive_action,
+    owner_from_session,
+    owner_login,
 )
 from slotguard.booking.context import Context
 from slotguard.domain import ACTIVE_STATUSES, Company, local_day, local_day_bounds
@@ -126,6 +135,19 @@ async def _gate(request: Request, *, page: bool = True) -> Response | None:
     return _to_login(request)
 
 
+async def viewer(request: Request) -> Viewer | None:
+    """The operator (a session opened with the admin token) or a company's owner."""
+    settings: Settings = request.state.settings
+    ctx: Context = request.state.ctx
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if settings.admin_token is not None:
+        admin = settings.admin_token.get_secret_value()
+        if await session_subject(ctx, cookie, admin) is not None:
+            return Viewer(None)
+    slug = await owner_from_session(ctx, cookie)
+    return None if slug is None else Viewer(slug)
+
+
 def _to_login(request: Request) -> Response:
     lang = request.query_params.get("lang")
     suffix = f"?lang={lang}" if lang in _LANGUAGES else ""
@@ -160,12 +182,21 @@ async def login(request: Request, token: Annotated[str, Form(max_length=512)]) -
         response.headers["Retry-After"] = str(wait)
         return response
     if not token_matches(token, configured_token(request)):
-        await record_login(ctx, client, succeeded=False)
-        log.warning("login_failed", client=client)
-        return _render(request, "login.html", {"lang": lang, "failed": True}, status=401)
+        owner = await owner_login(ctx, token)
+        await record_login(ctx, client, succeeded=owner is not None)
+        if owner is None:
+            log.warning("login_failed", client=client)
+            return _render(request, "login.html", {"lang": lang, "failed": True}, status=401)
+        slug, cookie = owner
+        response = RedirectResponse(f"/dashboard/companies/{slug}", status_code=303)
+        return _with_session(response, cookie, request)
     await record_login(ctx, client, succeeded=True)
     cookie = await open_session(ctx, configured_token(request))
     response = RedirectResponse(f"/dashboard?lang={lang}", status_code=303)
+    return _with_session(response, cookie, request)
+
+
+def _with_session(response: Response, cookie: str, request: Request) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -190,8 +221,11 @@ async def logout(request: Request) -> Response:
 @router.get("")
 async def companies(request: Request) -> Response:
     """The companies to choose from (straight to the page when there is only one)."""
-    if (stop := await _gate(request)) is not None:
-        return stop
+    who = await _signed_in(request)
+    if isinstance(who, Response):
+        return who
+    if who.company is not None:
+        return RedirectResponse(f"/dashboard/companies/{who.company}", status_code=303)
     ctx: Context = request.state.ctx
     async with ctx.sessions() as session:
         found = await CompanyRepository(session).all()
@@ -203,18 +237,65 @@ async def companies(request: Request) -> Response:
 
 @router.get("/companies/{slug}")
 async def company_page(slug: str, request: Request) -> Response:
-    """One company: counters, chart, today's and upcoming appointments, decisions."""
-    if (stop := await _gate(request)) is not None:
-        return stop
+    """One company: the owner's page for its owner (and the operator with ``?view=owner``),
+    else the operator's: counters, chart, today's and upcoming appointments, decisions."""
+    who = await _signed_in(request)
+    if isinstance(who, Response):
+        return who
     ctx: Context = request.state.ctx
     async with ctx.sessions() as session:
-        company = await CompanyRepository(session).by_slug(slug)
+        company = await CompanyRepository(session).by_slug(slug) if who.may_see(slug) else None
     if company is None:
-        text = {"lang": _lang(request), "heading": "404", "text": f"unknown company {slug!r}"}
-        return _render(request, "message.html", text, status=404)
+        return _unknown_company(request, slug)
     lang = _lang(request, company)
+    if not who.operator or request.query_params.get("view") == "owner":
+        page = await company_view(ctx, company, lang)
+        notice = request.query_params.get("notice")
+        extra = {"company": company, "operator": who.operator, "notice": notice, **page}
+        return _render(request, "owner.html", {"lang": lang, **extra, "labels": LABELS[lang]})
     view = await _company_view(ctx, company, lang)
     return _render(request, "company.html", {"lang": lang, "company": company, **view})
+
+
+def _unknown_company(request: Request, slug: str) -> Response:
+    text = {"lang": _lang(request), "heading": "404", "text": f"unknown company {slug!r}"}
+    return _render(request, "message.html", text, status=404)
+
+
+@router.post("/companies/{slug}/decisions/{decision_id}/false-positive")
+async def false_positive(
+    slug: str,
+    decision_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    request: Request,
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Mark one of the company's findings as a false positive (owner or operator)."""
+    who = await _signed_in(request)
+    if isinstance(who, Response):
+        return who
+    lang = _lang(request)
+    done = await false_positive_action(request, slug, decision_id, note.strip(), who, lang)
+    return done or _unknown_company(request, slug)
+
+
+async def _signed_in(request: Request) -> Viewer | Response:
+    """The viewer, or the page to send them to (dashboard off, or not signed in)."""
+    if (stop := await _gate(request, page=False)) is not None:
+        return stop
+    who = await viewer(request)
+    return _to_login(request) if who is None else who
+
+
+@router.post("/companies/{slug}/appointments/{appointment_id}/cancel")
+async def cancel(
+    slug: str, appointment_id: Annotated[int, PathParam(ge=1, le=2**62)], request: Request
+) -> Response:
+    """Cancel one of the company's appointments: in Cal.com first, then here."""
+    who = await _signed_in(request)
+    if isinstance(who, Response):
+        return who
+    done = await cancel_action(request, slug, appointment_id, who, _lang(request))
+    return done or _unknown_company(request, slug)
 
 
 async def _company_view(ctx: Context, company: Company, lang: str) -> dict[str, Any]:
@@ -295,6 +376,31 @@ TEXT: dict[str, dict[str, str]] = {
         "action": "Aktion",
         "false_positive": "Fehlalarm",
         "estimated": "geschätzt",
+        "owner_period": "letzte 30 Tage",
+        "operator_view": "Betreiber-Ansicht",
+        "owner_prevented": "Doppelte Buchungen verhindert",
+        "owner_warnings": "Warnungen",
+        "owner_calls": "Anrufe",
+        "owner_findings": "Hinweise zu Kunden",
+        "call_backs": "Rückruf nötig",
+        "no_call_backs": "Niemand wartet auf einen Rückruf.",
+        "failed_after_pending": "Buchung nach „wird bestätigt“ fehlgeschlagen",
+        "anonymous_not_booked": "anonymer Anruf, nichts gebucht",
+        "unknown_caller": "Unbekannt",
+        "week": "Termine dieser Woche",
+        "cancel": "Absagen",
+        "mark_false_positive": "Fehlalarm",
+        "calcom": "Cal.com-Verbindung",
+        "calcom_last_ok": "Letzte erfolgreiche Anfrage",
+        "calcom_budget": "Freie Anfragen (pro Minute)",
+        "calcom_last_webhook": "Letzter Webhook",
+        "calcom_local": "Dieser Betrieb bucht im eigenen Kalender, nicht in Cal.com.",
+        "never": "noch nie",
+        "notice_marked": "Als Fehlalarm markiert.",
+        "notice_cancelled": "Termin abgesagt – auch in Cal.com.",
+        "notice_calendar_unreachable": "Cal.com nicht erreichbar: Termin nicht abgesagt.",
+        "notice_not_active": "Dieser Termin ist nicht mehr aktiv.",
+        "notice_not_a_finding": "Das war kein Hinweis.",
     },
     "en": {
         "title": "Overview",
@@ -326,6 +432,31 @@ TEXT: dict[str, dict[str, str]] = {
         "action": "Action",
         "false_positive": "false positive",
         "estimated": "estimated",
+        "owner_period": "last 30 days",
+        "operator_view": "operator view",
+        "owner_prevented": "Double bookings prevented",
+        "owner_warnings": "Warnings",
+        "owner_calls": "Calls",
+        "owner_findings": "Notes on customers",
+        "call_backs": "Needs a call back",
+        "no_call_backs": "Nobody is waiting for a call back.",
+        "failed_after_pending": "booking failed after \u201cbeing confirmed\u201d",
+        "anonymous_not_booked": "anonymous call, nothing booked",
+        "unknown_caller": "Unknown",
+        "week": "This week's appointments",
+        "cancel": "Cancel",
+        "mark_false_positive": "False alarm",
+        "calcom": "Cal.com connection",
+        "calcom_last_ok": "Last successful request",
+        "calcom_budget": "Requests left (per minute)",
+        "calcom_last_webhook": "Last webhook",
+        "calcom_local": "This business books in its own calendar, not in Cal.com.",
+        "never": "never",
+        "notice_marked": "Marked as a false alarm.",
+        "notice_cancelled": "Appointment cancelled, in Cal.com too.",
+        "notice_calendar_unreachable": "Cal.com is unreachable: the appointment was not cancelled.",
+        "notice_not_active": "This appointment is no longer active.",
+        "notice_not_a_finding": "That was not a finding.",
     },
 }
 

@@ -8,7 +8,7 @@ from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.resolve import CallRef, company_for
 from slotguard.booking.select import appointment_to_change
 from slotguard.calendar import CalendarUnreachable
-from slotguard.domain import ACTIVE_STATUSES, AppointmentStatus, Reason
+from slotguard.domain import ACTIVE_STATUSES, Appointment, AppointmentStatus, Company, Reason
 from slotguard.store.appointments import AppointmentRepository
 
 FUNCTION = "cancel_appointment"
@@ -31,23 +31,28 @@ async def cancel_appointment(
         if isinstance(found, Reply):
             return found
         _caller, target = found
-        if target.calcom_booking_uid is not None:
-            try:
-                await ctx.calendar(company).cancel_booking(
-                    target.calcom_booking_uid, "cancelled by caller"
-                )
-            except CalendarUnreachable:
-                return error(Reason.CALENDAR_UNREACHABLE)
-        async with ctx.sessions() as session, session.begin():
-            repo = AppointmentRepository(session)
-            await repo.set_status(
-                target.id, AppointmentStatus.CANCELLED, ctx.clock(), only_from=ACTIVE_STATUSES
-            )
-            current = await repo.get(target.id)
-        return Reply(
-            Status.CANCELLED, appointment=AppointmentView.of(current or target, company.tz)
-        )
+        return await cancel_known(ctx, company, target, "cancelled by caller")
 
     return await idempotency.run_once(
         ctx, company_id=company.id, call_id=call.call_id, function=FUNCTION, args=args, work=work
     )
+
+
+async def cancel_known(ctx: Context, company: Company, target: Appointment, reason: str) -> Reply:
+    """Cancel ``target`` in the calendar (Cal.com is told first), then here.
+
+    The one cancellation path: a caller's ``cancel_appointment`` and the salon's dashboard.
+    ``calendar_unreachable`` when the calendar cannot be told; nothing changes here then.
+    """
+    if target.calcom_booking_uid is not None:
+        try:
+            await ctx.calendar(company).cancel_booking(target.calcom_booking_uid, reason)
+        except CalendarUnreachable:
+            return error(Reason.CALENDAR_UNREACHABLE)
+    async with ctx.sessions() as session, session.begin():
+        repo = AppointmentRepository(session)
+        await repo.set_status(
+            target.id, AppointmentStatus.CANCELLED, ctx.clock(), only_from=ACTIVE_STATUSES
+        )
+        current = await repo.get(target.id)
+    return Reply(Status.CANCELLED, appointment=AppointmentView.of(current or target, company.tz))

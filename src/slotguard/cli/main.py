@@ -29,6 +29,7 @@ from slotguard.settings import Settings, SettingsError, load_settings
 from slotguard.store.companies import ApplyResult, CompanyRepository
 from slotguard.store.db import DatabaseUrlError, create_engine, session_factory
 from slotguard.store.migrate import SchemaState, schema_state, upgrade
+from slotguard.store.owners import new_token, set_owner_token
 from slotguard.store.seed import DatabaseNotEmpty, SeedPlan, SeedReport, fill, start_of_today
 
 app = typer.Typer(
@@ -44,6 +45,8 @@ calcom_app = typer.Typer(help="Cal.com: backfill bookings, list event types.", n
 app.add_typer(calcom_app, name="calcom")
 customers_app = typer.Typer(help="Customers: GDPR erasure.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
+owners_app = typer.Typer(help="Salon owners: their dashboard login.", no_args_is_help=True)
+app.add_typer(owners_app, name="owners")
 log = get_logger("cli")
 WORKER_HEALTHCHECK_SECONDS = 60
 
@@ -385,6 +388,31 @@ def customers_forget(
         raise CliError(str(problem)) from None
     for line in erasure.lines():
         typer.echo(line)
+
+
+@owners_app.command("token")
+def owners_token(
+    company: Annotated[str, typer.Option(help="company slug from the tenants file")],
+) -> None:
+    """Create COMPANY's owner login token (replacing any earlier one) and print it once.
+
+    The owner signs in at /dashboard with it and sees only their company; only its sha256
+    is stored, so a lost token is replaced, not recovered. Replacing signs the owner out.
+    """
+    settings = _settings()
+    token = new_token()
+
+    async def _run() -> bool:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await set_owner_token(session, company, token)
+        finally:
+            await engine.dispose()
+
+    if not asyncio.run(_run()):
+        raise CliError(f"unknown company {company!r}")
+    typer.echo(token)
 
 
 def _since(value: str | None) -> datetime:

@@ -71,6 +71,8 @@ class CompanyRow(Base):
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # notice, buffer, horizon, grid, holidays, closures and staff, as in the tenants file
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # sha256 (hex) of the owner's dashboard token; set by `slotguard owners token`
+    owner_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(server_default=_now_default())
     updated_at: Mapped[datetime] = mapped_column(server_default=_now_default())
 
