@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,3 +189,16 @@ def test_postgres_block(pg_url: str, tmp_path: Path) -> None:
         assert out.startswith("empty database: created the schema at revision "), out
     finally:
         databases.drop_pg_database(fresh)
+
+
+def test_python_versions_agree() -> None:
+    """requires-python, the README and CI name the same oldest and newest Python."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    spec = project["requires-python"]
+    match = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", spec)
+    assert match, spec
+    oldest, newest = f"3.{match.group(1)}", f"3.{int(match.group(2)) - 1}"
+    assert f'({oldest} to {newest}, `requires-python = "{spec}"`)' in README
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert f"OLDEST_PYTHON:-python{oldest}}}" in ci
+    assert f"NEWEST_VERSION={newest}\n" in ci
