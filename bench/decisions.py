@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import harness
 from slotguard.store.db import session_factory
-from slotguard.store.seed import SeedPlan
+from slotguard.testing.seed import SeedPlan
 
 # Issue 3: what a phone agent can afford per check, and what the one-query design must win by.
 GOAL_P50_MS = 1.0

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import harness
-from slotguard.store.seed import SeedPlan
+from slotguard.testing.seed import SeedPlan
 
 # Issue 3: p50 and p99 at 1M appointments at most 1.5 times those at 10k.
 GOAL_RATIO = 1.5

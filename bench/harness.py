@@ -35,8 +35,8 @@ from slotguard.domain import (
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.db import create_engine, session_factory
 from slotguard.store.migrate import upgrade
-from slotguard.store.seed import SeedPlan, SeedReport, fill
 from slotguard.store.tables import AppointmentRow
+from slotguard.testing.seed import SeedPlan, SeedReport, fill
 
 ADMIN_URL_ENV = "SLOTGUARD_BENCH_PG_URL"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.latency [--appointments 1000000] [--requests 2000]
 
-A throwaway PostgreSQL database is filled by ``slotguard.store.seed`` (COPY; 1,000,000
+A throwaway PostgreSQL database is filled by ``slotguard.testing.seed`` (COPY; 1,000,000
 appointments by default), its companies become Cal.com salons (one API key each, their
 services' event types in the emulator, one host per service, open all day), and
 ``slotguard serve --workers 2`` answers signed Retell calls. The emulator runs with zero
@@ -458,10 +458,10 @@ def _ms(values: list[float]) -> dict[str, float]:
 
 async def _seed(url: str, appointments: int, seed: int, say: Callable[[str], None]) -> Any:
     try:
-        from slotguard.store.seed import SeedPlan, fill
+        from slotguard.testing.seed import SeedPlan, fill
     except ImportError:  # written by another engineer; run without it and say so
-        say("slotguard.store.seed is missing: running on an empty database")
-        return {"skipped": "slotguard.store.seed is not available"}
+        say("slotguard.testing.seed is missing: running on an empty database")
+        return {"skipped": "slotguard.testing.seed is not available"}
     customers = max(50, min(100_000, appointments // 10))
     plan = SeedPlan(companies=50, customers=customers, appointments=appointments, seed=seed)
     engine = create_engine(url)

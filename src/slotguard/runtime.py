@@ -51,8 +51,14 @@ async def open_context(
     *,
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] = utc_now,
+    environ: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Context]:
-    """A Context for ``settings``; disposes of the engine and the HTTP pool afterwards."""
+    """A Context for ``settings``; disposes of the engine and the HTTP pool afterwards.
+
+    Secrets named in the tenants file are read from ``environ`` (default: the process
+    environment), Cal.com API keys and webhook secrets alike.
+    """
+    env = os.environ if environ is None else environ
     engine = create_engine(settings.database_url)
     own_metrics = metrics or Metrics()
     http = httpx.AsyncClient(
@@ -64,7 +70,8 @@ async def open_context(
             sessions=session_factory(engine),
             metrics=own_metrics,
             clock=clock,
-            calcom=calcom_factory(CalcomClient(http), own_metrics),
+            calcom=calcom_factory(CalcomClient(http), own_metrics, env),
+            environ=env,
         )
     finally:
         await http.aclose()

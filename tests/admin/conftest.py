@@ -134,7 +134,7 @@ async def _decisions(engine: AsyncEngine, ids: dict[str | None, int | None]) -> 
             reason,
             action,
             customer_id=ids[who],
-            call_id=ids["call"] if via_call else None,
+            call_row_id=ids["call"] if via_call else None,
             requested_start=NOW + timedelta(days=1) if asked else None,
             created_at=NOW - timedelta(days=days),
             function="calcom_webhook" if layer == 3 else "book_appointment",

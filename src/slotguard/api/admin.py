@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError
@@ -22,8 +21,9 @@ from pydantic import BaseModel, Field, ValidationError
 from slotguard.api.auth import require_admin
 from slotguard.api.body import parse_json_object, read_limited
 from slotguard.booking.context import Context
+from slotguard.booking.statistics import Stats, load_stats
 from slotguard.domain import AppointmentStatus, Reason, Result
-from slotguard.observability import Metrics, get_logger, mask_phone, mask_text
+from slotguard.observability import get_logger, mask_phone, mask_text
 from slotguard.store.admin import (
     AdminRepository,
     AppointmentFilter,
@@ -40,12 +40,6 @@ from slotguard.store.companies import CompanyRepository
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_admin)])
 log = get_logger("admin")
-
-# Mean Cal.com create latency used for "API time saved" until this process has timed one
-# successful POST /v2/bookings itself: a conservative figure for one HTTPS round trip plus
-# Cal.com's own booking work (availability check, calendar writes, confirmation mail queued).
-FALLBACK_CREATE_SECONDS = 0.8
-CREATE_ENDPOINT = "bookings.create"
 
 # Ids are BIGINT: a larger number can match nothing and would overflow the database's type.
 MAX_ID = 2**63 - 1
@@ -92,21 +86,6 @@ class FalsePositive(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-@dataclass(frozen=True)
-class Stats:
-    """Counters of the three layers and what they saved; see README § Operating slotguard."""
-
-    layer1_detections: int
-    layer2_preventions: int
-    layer3_catches: int
-    calendar_calls_avoided: int
-    false_positives: int
-    false_positive_rate: float | None
-    mean_create_seconds: float
-    mean_create_source: Literal["histogram", "fallback"]
-    api_time_saved_seconds: float
-
-
 def encode_cursor(kind: str, position: Keyset | int) -> str:
     """An opaque cursor for listing ``kind`` continuing after ``position``."""
     at, row_id = (None, position) if isinstance(position, int) else position
@@ -140,51 +119,6 @@ def _keyset(kind: str, cursor: str | None) -> Keyset | None:
     if at is None:
         raise HTTPException(400, f"invalid cursor for {kind}: it belongs to another listing")
     return at, row_id
-
-
-def mean_create_seconds(metrics: Metrics) -> tuple[float, Literal["histogram", "fallback"]]:
-    """Mean latency of successful Cal.com creates in this process, or the fallback."""
-    total = count = 0.0
-    for family in metrics.calendar_requests.collect():
-        for sample in family.samples:
-            labels = sample.labels
-            if labels.get("endpoint") != CREATE_ENDPOINT or labels.get("outcome") != "ok":
-                continue
-            if sample.name.endswith("_sum"):
-                total += sample.value
-            elif sample.name.endswith("_count"):
-                count += sample.value
-    return (total / count, "histogram") if count else (FALLBACK_CREATE_SECONDS, "fallback")
-
-
-async def load_stats(ctx: Context, where: DecisionFilter) -> Stats:
-    """The layers' counters for ``where`` and the derived savings (formulas in the README)."""
-    async with ctx.sessions() as session:
-        repo = AdminRepository(session)
-        counts = await repo.decision_counts(where)
-        not_pursued = await repo.warnings_not_pursued(where)
-    findings: Counter[tuple[int, str, bool]] = Counter()
-    for (layer, result, reason, fp), n in counts.items():
-        if result != Result.CLEAR and reason != Reason.KNOWN_BOOKING_UID:
-            findings[layer, result, fp] += n
-    layer1 = sum(n for (layer, _, _), n in findings.items() if layer == 1)
-    layer2 = sum(n for (_, result, _), n in findings.items() if result == Result.BLOCKED)
-    layer3 = sum(n for (layer, _, _), n in findings.items() if layer == 3)
-    false_positives = sum(n for (layer, _, fp), n in findings.items() if fp and layer < 3)
-    reviewed = sum(n for (layer, _, _), n in findings.items() if layer < 3)
-    avoided = layer2 + not_pursued
-    mean, source = mean_create_seconds(ctx.metrics)
-    return Stats(
-        layer1_detections=layer1,
-        layer2_preventions=layer2,
-        layer3_catches=layer3,
-        calendar_calls_avoided=avoided,
-        false_positives=false_positives,
-        false_positive_rate=false_positives / reviewed if reviewed else None,
-        mean_create_seconds=round(mean, 4),
-        mean_create_source=source,
-        api_time_saved_seconds=round(avoided * mean, 3),
-    )
 
 
 async def _company_id(request: Request, slug: str | None) -> int | None:
@@ -252,8 +186,7 @@ async def services(
     slug: Annotated[str, Path(max_length=SLUG_LENGTH)], request: Request
 ) -> list[ServiceItem]:
     """Every service of the company, inactive ones included."""
-    company_id = await _company_id(request, slug)
-    assert company_id is not None
+    company_id = await _company_id(request, slug) or 0  # a slug always names one, or 404
     async with request.state.ctx.sessions() as session:
         return await AdminRepository(session).services(company_id)
 

@@ -9,7 +9,6 @@ requests cannot make the database do work.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -66,7 +65,7 @@ async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
     body = await read_limited(request)
     targets = await _targets(request)
     company_id, secret_env = targets.by_slug.get(company[: _MAX_SLUG + 1], (None, None))
-    secret = os.environ.get(secret_env) if secret_env else None
+    secret = ctx.secret(secret_env)
     problem = verify(body, secret or targets.decoy, request.headers.get("x-cal-signature-256"))
     if company_id is None:
         problem = "unknown company"

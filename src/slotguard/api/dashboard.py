@@ -23,7 +23,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
 from starlette.templating import Jinja2Templates
 
-from slotguard.api.admin import load_stats
 from slotguard.api.auth import (
     ADMIN_OFF,
     SESSION_COOKIE,
@@ -45,6 +44,7 @@ from slotguard.api.owner import (
     owner_login,
 )
 from slotguard.booking.context import Context
+from slotguard.booking.statistics import load_stats
 from slotguard.domain import ACTIVE_STATUSES, Company, local_day, local_day_bounds
 from slotguard.observability import get_logger
 from slotguard.settings import Settings

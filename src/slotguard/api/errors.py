@@ -32,7 +32,8 @@ log = get_logger("api")
 
 
 def _invalid(exc: Exception) -> Reply:
-    assert isinstance(exc, InvalidArgument)
+    if not isinstance(exc, InvalidArgument):
+        raise exc
     value = None if exc.value is None else str(exc.value)[:200]
     start = exc.requested_start if isinstance(exc.requested_start, datetime) else None
     return error(
@@ -45,7 +46,8 @@ def _invalid(exc: Exception) -> Reply:
 
 
 def _unknown_service(exc: Exception) -> Reply:
-    assert isinstance(exc, UnknownService)
+    if not isinstance(exc, UnknownService):
+        raise exc
     if isinstance(exc, AmbiguousService):
         return error(
             Reason.AMBIGUOUS_SERVICE,
@@ -59,7 +61,8 @@ def _unknown_service(exc: Exception) -> Reply:
 
 
 def _unknown_staff(exc: Exception) -> Reply:
-    assert isinstance(exc, UnknownStaff)
+    if not isinstance(exc, UnknownStaff):
+        raise exc
     return error(Reason.UNKNOWN_STAFF, requested_staff=exc.requested, offered_staff=exc.offered)
 
 

@@ -25,11 +25,12 @@ from babel.dates import format_datetime
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from slotguard.api.admin import load_stats, mark_false_positive
+from slotguard.api.admin import mark_false_positive
 from slotguard.api.auth import open_session, session_subject
 from slotguard.booking.cancel import cancel_known
 from slotguard.booking.context import Context
 from slotguard.booking.replies import Status
+from slotguard.booking.statistics import load_stats
 from slotguard.domain import ACTIVE_STATUSES, Company, local_day, local_day_bounds
 from slotguard.observability import get_logger
 from slotguard.store.admin import AdminRepository, AppointmentFilter, DecisionFilter, NotAFinding

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slotguard.booking.context import Context
 from slotguard.booking.offer import (
     alternative_facts,
@@ -25,6 +27,7 @@ from slotguard.booking.resolve import (
 )
 from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import Company, Reason, Service, TimeRange
+from slotguard.domain.salon import StaffMember
 from slotguard.domain.schedule import ScheduleProblem
 from slotguard.store.companies import CompanyRepository
 
@@ -32,39 +35,60 @@ from slotguard.store.companies import CompanyRepository
 MAX_DAY_SLOTS = 8
 
 
-async def check_availability(
-    ctx: Context,
-    call: CallRef,
-    service: str | None,
-    date: str | None,
-    time: str | None,
-    staff: str | None = None,
-) -> Reply:
+@dataclass(frozen=True)
+class AvailabilityArgs:
+    """The arguments of check_availability: a service, a day, optionally a time and a person."""
+
+    service: str | None
+    date: str | None
+    time: str | None = None
+    staff: str | None = None
+
+
+async def check_availability(ctx: Context, call: CallRef, args: AvailabilityArgs) -> Reply:
     """Is the wished time free (and with whom)? Without a time: the free starts of that day."""
     company = await company_for(ctx, call)
-    chosen = await services_of(ctx, company, service)
-    person = wished_person(company, chosen, staff)
-    if time or names_a_time(ctx, company, date):  # "morgen um 14 Uhr" in `date`
-        span = requested_span(ctx, company, call, chosen, date, time)
-        try:
-            host = await check_span(ctx, company, chosen, span, person)
-            if isinstance(host, Reply):
-                return host
-            if host is None and not await _free_at(ctx, company, chosen, span):
-                return await unavailable(ctx, company, chosen, span, person)
-        except CalendarUnreachable:  # say what was understood, and that nothing was read
-            local = span.start.astimezone(company.tz)
-            return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
-        facts = {} if host is None else {"staff": host.name}
-        return Reply(
-            Status.AVAILABLE, requested_start=span.start.astimezone(company.tz), facts=facts
-        )
-    day = requested_day(ctx, company, date or "")
-    offers = first_per_start(await offers_in(ctx, company, chosen, day, person))
+    service = await services_of(ctx, company, args.service)
+    person = wished_person(company, service, args.staff)
+    if not (args.time or names_a_time(ctx, company, args.date)):  # "morgen um 14 Uhr" in date
+        day = requested_day(ctx, company, args.date or "")
+        return await _day(ctx, company, service, day, person)
+    span = requested_span(ctx, company, call, service, args.date, args.time)
+    try:
+        host = await host_for(ctx, company, service, span, person)
+    except CalendarUnreachable:  # say what was understood, and that nothing was read
+        local = span.start.astimezone(company.tz)
+        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+    if isinstance(host, Reply):
+        return host
+    facts = {} if host is None else {"staff": host.name}
+    return Reply(Status.AVAILABLE, requested_start=span.start.astimezone(company.tz), facts=facts)
+
+
+async def host_for(
+    ctx: Context, company: Company, service: Service, span: TimeRange, person: StaffMember | None
+) -> StaffMember | Reply | None:
+    """Who is free for ``span`` (None: the company's one calendar is), or ``unavailable``.
+
+    Raises CalendarUnreachable when no calendar could say.
+    """
+    host = await check_span(ctx, company, service, span, person)
+    if isinstance(host, Reply):
+        return host
+    if host is None and not await free_hosts(ctx, company, service, span, None):
+        return await unavailable(ctx, company, service, span, person)
+    return host
+
+
+async def _day(
+    ctx: Context, company: Company, service: Service, day: TimeRange, person: StaffMember | None
+) -> Reply:
+    """The free starts of one day, or ``unavailable`` (closed or full) with alternatives."""
+    offers = first_per_start(await offers_in(ctx, company, service, day, person))
     if not offers:
-        closed = company.rules_for(chosen).closed(day.start.astimezone(company.tz).date())
+        closed = company.rules_for(service).closed(day.start.astimezone(company.tz).date())
         found = None if closed is None else ScheduleProblem(Reason.CLOSED, closed)
-        others = await alternatives(ctx, company, chosen, day.start, person)
+        others = await alternatives(ctx, company, service, day.start, person)
         facts = alternative_facts(others) | ({} if found is None else problem_facts(found))
         return Reply(
             Status.UNAVAILABLE,
@@ -78,11 +102,6 @@ async def check_availability(
         alternatives=tuple(o.start.astimezone(company.tz) for o in shown),
         facts=alternative_facts(shown),
     )
-
-
-async def _free_at(ctx: Context, company: Company, service: Service, span: TimeRange) -> bool:
-    """Whether the company's one calendar has ``span`` free (a company without staff)."""
-    return bool(await free_hosts(ctx, company, service, span, None))
 
 
 async def services_of(ctx: Context, company: Company, requested: str | None) -> Service:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from slotguard.booking import idempotency
+from dataclasses import dataclass
+
+from slotguard.booking import usecase
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, Reply, Status, error
-from slotguard.booking.resolve import CallRef, company_for
+from slotguard.booking.resolve import CallRef
 from slotguard.booking.select import appointment_to_change
 from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import ACTIVE_STATUSES, Appointment, AppointmentStatus, Company, Reason
@@ -14,28 +16,26 @@ from slotguard.store.appointments import AppointmentRepository
 FUNCTION = "cancel_appointment"
 
 
-async def cancel_appointment(
-    ctx: Context,
-    call: CallRef,
-    *,
-    date: str | None = None,
-    time: str | None = None,
-    service: str | None = None,
-) -> Reply:
+@dataclass(frozen=True)
+class CancelArgs:
+    """The arguments of cancel_appointment: hints to which appointment is meant."""
+
+    date: str | None = None
+    time: str | None = None
+    service: str | None = None
+
+
+async def cancel_appointment(ctx: Context, call: CallRef, args: CancelArgs) -> Reply:
     """``cancelled`` with the appointment, or ``not_found``; the slot is free afterwards."""
-    company = await company_for(ctx, call)
-    args = {"date": date, "time": time, "service": service}
+    return await usecase.run(ctx, call, FUNCTION, args, _cancel)
 
-    async def work() -> Reply:
-        found = await appointment_to_change(ctx, company, call, (date, time, service))
-        if isinstance(found, Reply):
-            return found
-        _caller, target = found
-        return await cancel_known(ctx, company, target, "cancelled by caller")
 
-    return await idempotency.run_once(
-        ctx, company_id=company.id, call_id=call.call_id, function=FUNCTION, args=args, work=work
-    )
+async def _cancel(ctx: Context, company: Company, call: CallRef, args: CancelArgs) -> Reply:
+    found = await appointment_to_change(ctx, company, call, (args.date, args.time, args.service))
+    if isinstance(found, Reply):
+        return found
+    _caller, target = found
+    return await cancel_known(ctx, company, target, "cancelled by caller")
 
 
 async def cancel_known(ctx: Context, company: Company, target: Appointment, reason: str) -> Reply:

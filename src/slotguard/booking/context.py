@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +63,13 @@ class Context:
 
     def __post_init__(self) -> None:
         self.statements = statement_session_factory(self.engine)
+
+    # Where the secrets named in the tenants file live (Cal.com API keys, webhook secrets).
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def secret(self, name: str | None) -> str | None:
+        """The value of the environment variable ``name``; None when unnamed, unset or empty."""
+        return (self.environ.get(name) or None) if name else None
 
     def calendar(self, company: Company) -> CalendarProvider:
         """The calendar of record of ``company``."""

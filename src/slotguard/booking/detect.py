@@ -8,15 +8,18 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.booking.context import Context
+from slotguard.booking.resolve import Caller
 from slotguard.domain import (
     Action,
     Appointment,
     BookingRequest,
     Company,
+    Customer,
     Decision,
     Layer,
     Reason,
     Result,
+    Service,
     TimeRange,
     early_warning,
     refusal,
@@ -111,6 +114,21 @@ async def record_layer3(
         subject.span.end,
     )
     await record(ctx, session, decision, where)
+
+
+def decision_record(
+    function: str, caller: Caller, customer: Customer, service: Service, span: TimeRange
+) -> DecisionRecord:
+    """Where a Layer 1 or 2 decision about the caller's requested ``span`` is made."""
+    return DecisionRecord(
+        caller.company.id,
+        function,
+        customer.id,
+        caller.call_row_id,
+        service.id,
+        span.start,
+        span.end,
+    )
 
 
 def request_for(

@@ -21,7 +21,7 @@ from slotguard.booking.replies import Reply, Status
 from slotguard.domain import Reason
 from slotguard.observability import get_logger
 from slotguard.store.db import database_unavailable
-from slotguard.store.idempotency import ClaimState, IdempotencyRepository
+from slotguard.store.idempotency import Claim, ClaimState, IdempotencyRepository
 
 log = get_logger("idempotency")
 
@@ -81,23 +81,7 @@ async def run_once(
     deadline = time.monotonic() + WAIT_BUDGET_SECONDS
     pause = POLL_SECONDS
     while True:
-        now = ctx.clock()
-        try:
-            # Each statement of a claim is atomic alone (insert-on-conflict, then
-            # compare-and-set): no transaction around it, two round trips fewer per call.
-            async with ctx.statements() as session, session.begin():
-                claim = await IdempotencyRepository(session).claim(
-                    scope, key, request_hash, now, ttl=ttl, lock_timeout=LOCK_TIMEOUT
-                )
-        except Exception as problem:
-            if database_unavailable(problem):
-                # A COMMIT cut off by a failover may have taken the key on the standby; no work
-                # ran, so free our lock (not another request's) once the new primary answers.
-                ctx.repairs.add(
-                    f"release idempotency key {key[:12]}",
-                    functools.partial(_release, ctx, scope, key, locked_at=now),
-                )
-            raise
+        claim = await _claim(ctx, scope, key, request_hash, ttl)
         if claim.state is ClaimState.ACQUIRED:
             return await _run(ctx, scope, key, work)
         if claim.state is ClaimState.DONE and claim.reply is not None:
@@ -117,6 +101,26 @@ async def run_once(
             return Reply(Status.PENDING, reason=Reason.BUSY)
         await asyncio.sleep(pause)
         pause = min(pause * 2, POLL_MAX_SECONDS)
+
+
+async def _claim(ctx: Context, scope: str, key: str, request_hash: str, ttl: timedelta) -> Claim:
+    now = ctx.clock()
+    try:
+        # Each statement of a claim is atomic alone (insert-on-conflict, then
+        # compare-and-set): no transaction around it, two round trips fewer per call.
+        async with ctx.statements() as session, session.begin():
+            return await IdempotencyRepository(session).claim(
+                scope, key, request_hash, now, ttl=ttl, lock_timeout=LOCK_TIMEOUT
+            )
+    except Exception as problem:
+        if database_unavailable(problem):
+            # A COMMIT cut off by a failover may have taken the key on the standby; no work
+            # ran, so free our lock (not another request's) once the new primary answers.
+            ctx.repairs.add(
+                f"release idempotency key {key[:12]}",
+                functools.partial(_release, ctx, scope, key, locked_at=now),
+            )
+        raise
 
 
 async def _run(ctx: Context, scope: str, key: str, work: Callable[[], Awaitable[Reply]]) -> Reply:

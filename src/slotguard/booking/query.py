@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_day
 from slotguard.store.appointments import AppointmentRepository
 
 
-async def query_appointment(ctx: Context, call: CallRef, date: str | None = None) -> Reply:
+@dataclass(frozen=True)
+class QueryArgs:
+    """The arguments of query_appointment: optionally the day asked about."""
+
+    date: str | None = None
+
+
+async def query_appointment(ctx: Context, call: CallRef, args: QueryArgs) -> Reply:
     """``ok`` with ``appointments`` (empty when none)."""
     company = await company_for(ctx, call)
-    day = requested_day(ctx, company, date) if date else None
+    day = requested_day(ctx, company, args.date) if args.date else None
     caller = await caller_for(ctx, company, call, create=False)
     if caller.customer is None:
         return Reply(Status.OK, appointments=())

@@ -8,17 +8,15 @@ failed move gives the old appointment its slot back).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
-from slotguard.booking import idempotency
-from slotguard.booking.book import refusal_error
+from slotguard.booking import settlement, usecase
 from slotguard.booking.context import Context
 from slotguard.booking.offer import check_span, staff_facts, unavailable
 from slotguard.booking.replies import AppointmentView, Reply, Status
-from slotguard.booking.reserve import Held, Hold, ask_calendar, reserve
-from slotguard.booking.resolve import CallRef, company_for, customer_of, requested_span
+from slotguard.booking.reserve import Held, Hold
+from slotguard.booking.resolve import CallRef, customer_of, requested_span
 from slotguard.booking.select import appointment_to_change
-from slotguard.booking.settlement import AppointmentIncomplete, settle_answer
+from slotguard.booking.settlement import AppointmentIncomplete
 from slotguard.calendar import CreateOutcome, CreateResult
 from slotguard.domain import Appointment, AppointmentStatus, Company, Service
 from slotguard.domain.salon import StaffMember
@@ -37,26 +35,10 @@ class RescheduleArgs:
     time: str | None = None
     service: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """For the idempotency key."""
-        return dict(self.__dict__)
-
 
 async def reschedule_appointment(ctx: Context, call: CallRef, args: RescheduleArgs) -> Reply:
     """``rescheduled`` with the new appointment, or not_found / refused / unavailable."""
-    company = await company_for(ctx, call)
-
-    async def work() -> Reply:
-        return await _reschedule(ctx, company, call, args)
-
-    return await idempotency.run_once(
-        ctx,
-        company_id=company.id,
-        call_id=call.call_id,
-        function=FUNCTION,
-        args=args.as_dict(),
-        work=work,
-    )
+    return await usecase.run(ctx, call, FUNCTION, args, _reschedule)
 
 
 async def _reschedule(ctx: Context, company: Company, call: CallRef, args: RescheduleArgs) -> Reply:
@@ -71,12 +53,7 @@ async def _reschedule(ctx: Context, company: Company, call: CallRef, args: Resch
         return host
     customer = customer_of(caller)
     hold = Hold(caller, customer, service, span, FUNCTION, True, moving=target, host=host)
-    held = await reserve(ctx, hold)
-    if isinstance(held, Reply):
-        return held
-    result = await ask_calendar(ctx, held)
-    await settle_answer(ctx, held, result)
-    return await _answer(ctx, held, result)
+    return await settlement.book(ctx, hold, _answer)
 
 
 def _same_person(company: Company, appointment: Appointment) -> StaffMember | None:
@@ -106,7 +83,7 @@ async def _answer(ctx: Context, held: Held, result: CreateResult) -> Reply:
         ) or held.appointment.staff_key
         facts = staff_facts(company, person)
         return Reply(reply_status, requested_start=local, appointment=view, facts=facts)
-    refusal = refusal_error(held, result)
+    refusal = settlement.refusal_error(held, result)
     if isinstance(refusal, Reply):
         return refusal
     span = held.appointment.span

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.exc import IntegrityError
 
 from slotguard.booking.context import Context
-from slotguard.booking.detect import Findings, examine, record, request_for
+from slotguard.booking.detect import Findings, decision_record, examine, record, request_for
 from slotguard.booking.offer import event_type_for
 from slotguard.booking.replies import Reply, Status, decision_reply
 from slotguard.booking.resolve import Caller
@@ -141,15 +141,7 @@ def _moving_id(hold: Hold) -> int | None:
 
 
 def _where(hold: Hold) -> DecisionRecord:
-    return DecisionRecord(
-        hold.caller.company.id,
-        hold.function,
-        hold.customer.id,
-        hold.caller.call_row_id,
-        hold.service.id,
-        hold.span.start,
-        hold.span.end,
-    )
+    return decision_record(hold.function, hold.caller, hold.customer, hold.service, hold.span)
 
 
 def calendar_request(

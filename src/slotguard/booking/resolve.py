@@ -55,14 +55,13 @@ def customer_of(caller: Caller) -> Customer:
 async def company_for(ctx: Context, call: CallRef) -> Company:
     """The company the call is routed to; raises UnknownTenant."""
     key = ("route", call.agent_id, call.to_number)
-    company = ctx.tenants.get(key)
+    company: Company | None = ctx.tenants.get(key)
     if company is None:
         async with ctx.sessions() as session:
             company = await CompanyRepository(session).resolve_route(call.agent_id, call.to_number)
         if company is None:
             raise UnknownTenant(call.agent_id, call.to_number)
         ctx.tenants.put(key, company)
-    assert isinstance(company, Company)
     return company
 
 
@@ -201,7 +200,8 @@ def requested_span(
         raise InvalidArgument(
             _field_of(problem), problem.kind.value, problem.phrase, requested_start=understood
         ) from None
-    assert isinstance(start, datetime)
+    if not isinstance(start, datetime):  # require_time (the default) guarantees a time
+        raise InvalidArgument("time", "missing_time")
     # Absolute time from here on: wall-clock arithmetic and fold=1 comparisons across zones
     # (PEP 495) would be wrong around DST switches.
     start = start.astimezone(UTC)

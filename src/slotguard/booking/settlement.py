@@ -14,11 +14,15 @@ that saw the booking in the calendar. A failed move gives the old appointment it
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.booking.context import Context
 from slotguard.booking.detect import record_layer3
-from slotguard.booking.reserve import Held, Hold, calendar_request
+from slotguard.booking.replies import AppointmentView, Reply, Status, error
+from slotguard.booking.reserve import Held, Hold, ask_calendar, calendar_request, reserve
 from slotguard.calendar import CalendarBooking, CreateBooking, CreateOutcome, CreateResult
 from slotguard.domain import (
     Action,
@@ -34,11 +38,21 @@ from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.calls import CallRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CustomerRepository
+from slotguard.store.db import database_unavailable
 
 log = get_logger("settlement")
 _S = AppointmentStatus
 # A row the calendar booked after all may have been judged failed meanwhile.
 REVIVABLE = frozenset({_S.PENDING, _S.FAILED})
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The database went away after the slot was held (a failover): the calendar's answer,
+    if any, is not recorded; the reconciler of any host settles the row by its key."""
+
+    held: Held
+    result: CreateResult | None
 
 
 class AppointmentIncomplete(LookupError):
@@ -89,6 +103,93 @@ async def release(
     old = appointment.rescheduled_from_id
     if old is not None and restore is not None and can_transition(_S.RESCHEDULED, restore):
         await repo.set_status(old, restore, now, only_from=frozenset({_S.RESCHEDULED}))
+
+
+Answer = Callable[[Context, Held, CreateResult], Awaitable[Reply]]
+
+
+async def book(ctx: Context, hold: Hold, answer: Answer) -> Reply:
+    """The agent's booking or move in its three phases: reserve the slot (or refuse or warn),
+    ask the calendar, settle its answer; ``answer`` tells the caller what became of it.
+
+    No transaction is open across the calendar call. When the database goes away after the
+    slot was held (a failover), the caller hears what the calendar said, unrecorded.
+    """
+    try:
+        held = await reserve(ctx, hold)
+    except Exception as problem:
+        if database_unavailable(problem):
+            # A COMMIT cut off by a failover may have reached the standby: fail that row
+            # (never sent to the calendar) before the idempotency key lets a retry run.
+            repair = f"fail in-doubt reservation {hold.key[:12]}"
+            ctx.repairs.add(repair, lambda: fail_unsent(ctx, hold))
+        raise
+    if isinstance(held, Reply):
+        return held
+    result: CreateResult | None = None
+    try:
+        result = await ask_calendar(ctx, held)
+        await settle_answer(ctx, held, result)
+    except Exception as problem:
+        if not database_unavailable(problem):
+            raise
+        return deferred_reply(_deferred(held, result, problem))
+    return await answer(ctx, held, result)
+
+
+def _deferred(held: Held, result: CreateResult | None, problem: Exception) -> Deferred:
+    outcome = None if result is None else result.outcome
+    log.warning(
+        "settle_deferred",
+        appointment_id=held.appointment.id,
+        reservation_key=held.request.reservation_key,
+        calendar=outcome.value if outcome else "unknown",
+        error=type(problem).__name__,
+    )
+    return Deferred(held, result)
+
+
+def deferred_reply(deferred: Deferred) -> Reply:
+    """What the caller hears when the answer could not be recorded: what the calendar said,
+    and a create is never sent again."""
+    held, result = deferred.held, deferred.result
+    company = held.caller.company
+    local = held.appointment.span.start.astimezone(company.tz)
+    if result is None or result.outcome is CreateOutcome.AMBIGUOUS:
+        view = AppointmentView.of(held.appointment, company.tz)
+        return Reply(Status.PENDING, requested_start=local, appointment=view)
+    if result.outcome is CreateOutcome.BOOKED:
+        view = AppointmentView.of(replace(held.appointment, status=_S.BOOKED), company.tz)
+        done = Status.RESCHEDULED if held.moving is not None else Status.BOOKED
+        return Reply(done, requested_start=local, appointment=view)
+    refusal = refusal_error(held, result)
+    if isinstance(refusal, Reply):
+        return refusal
+    return Reply(Status.UNAVAILABLE, reason=refusal, requested_start=local)
+
+
+def refusal_error(held: Held, result: CreateResult) -> Reply | Reason:
+    """The error for a refusal that no other time would fix, else the refusal's reason (for
+    which other times are offered).
+
+    ``needs_contact``: the calendar wants an email or a phone number. ``calendar_refused``:
+    any other refusal we cannot classify (the calendar's full text goes to the log, and the
+    sentence promises no retry). No answer at all stays ``calendar_unreachable``.
+    """
+    local = held.appointment.span.start.astimezone(held.caller.company.tz)
+    if result.refusal is None:
+        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+    if result.refusal is Reason.NEEDS_CONTACT:
+        return error(Reason.NEEDS_CONTACT, requested_start=local)
+    if result.refusal is Reason.INVALID:
+        log.error(
+            "calendar_refused",
+            appointment_id=held.appointment.id,
+            company_id=held.caller.company.id,
+            detail=result.detail,
+        )
+        return error(Reason.CALENDAR_REFUSED, requested_start=local)
+    return result.refusal
 
 
 async def fail_unsent(ctx: Context, hold: Hold) -> None:

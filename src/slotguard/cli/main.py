@@ -27,10 +27,10 @@ from slotguard.retell.tools import tool_definitions
 from slotguard.runtime import open_context
 from slotguard.settings import Settings, SettingsError, load_settings
 from slotguard.store.companies import ApplyResult, CompanyRepository
-from slotguard.store.db import DatabaseUrlError, create_engine, session_factory
+from slotguard.store.db import DatabaseUrlError
 from slotguard.store.migrate import SchemaState, schema_state, upgrade
 from slotguard.store.owners import new_token, set_owner_token
-from slotguard.store.seed import DatabaseNotEmpty, SeedPlan, SeedReport, fill, start_of_today
+from slotguard.testing.seed import DatabaseNotEmpty, SeedPlan, SeedReport, fill, start_of_today
 
 app = typer.Typer(
     name="slotguard",
@@ -83,13 +83,10 @@ def migrate() -> None:
     settings = _settings()
 
     async def _run() -> tuple[SchemaState, SchemaState]:
-        engine = create_engine(settings.database_url)
-        try:
-            before = await schema_state(engine)
-            await upgrade(engine)
-            return before, await schema_state(engine)
-        finally:
-            await engine.dispose()
+        async with open_context(settings) as ctx:
+            before = await schema_state(ctx.engine)
+            await upgrade(ctx.engine)
+            return before, await schema_state(ctx.engine)
 
     before, after = asyncio.run(_run())
     if before.current == after.current:
@@ -114,12 +111,8 @@ def tenants_apply(
 
 
 async def _apply_tenants(settings: Settings, spec: tenants.TenantsSpec) -> ApplyResult:
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            return await CompanyRepository(session).apply_tenants(spec)
-    finally:
-        await engine.dispose()
+    async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
+        return await CompanyRepository(session).apply_tenants(spec)
 
 
 @app.command()
@@ -243,12 +236,13 @@ def seed(
     except ValueError as problem:
         raise CliError(str(problem)) from None
 
+    target = (
+        settings.model_copy(update={"database_url": database_url}) if database_url else settings
+    )
+
     async def _run() -> SeedReport:
-        engine = create_engine(database_url or settings.database_url)
-        try:
-            return await fill(engine, plan, append=append, progress=_stderr)
-        finally:
-            await engine.dispose()
+        async with open_context(target) as ctx:
+            return await fill(ctx.engine, plan, append=append, progress=_stderr)
 
     try:
         report = asyncio.run(_run())
@@ -376,11 +370,8 @@ def customers_forget(
     settings = _settings()
 
     async def _run() -> Erasure:
-        engine = create_engine(settings.database_url)
-        try:
-            return await forget_customer(session_factory(engine), phone, company, datetime.now(UTC))
-        finally:
-            await engine.dispose()
+        async with open_context(settings) as ctx:
+            return await forget_customer(ctx.sessions, phone, company, ctx.clock())
 
     try:
         erasure = asyncio.run(_run())
@@ -403,12 +394,8 @@ def owners_token(
     token = new_token()
 
     async def _run() -> bool:
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                return await set_owner_token(session, company, token)
-        finally:
-            await engine.dispose()
+        async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
+            return await set_owner_token(session, company, token)
 
     if not asyncio.run(_run()):
         raise CliError(f"unknown company {company!r}")

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slotguard import spoken
-from slotguard.booking.availability import check_availability
+from slotguard.booking.availability import AvailabilityArgs, check_availability
 from slotguard.booking.book import BookArgs, book_appointment
-from slotguard.booking.cancel import cancel_appointment
+from slotguard.booking.cancel import CancelArgs, cancel_appointment
 from slotguard.booking.check_customer import check_customer
-from slotguard.booking.collect import collect_appointment_data
+from slotguard.booking.collect import CollectArgs, collect_appointment_data
 from slotguard.booking.context import Context
 from slotguard.booking.errors import InvalidArgument
-from slotguard.booking.query import query_appointment
+from slotguard.booking.query import QueryArgs, query_appointment
 from slotguard.booking.replies import Reply
 from slotguard.booking.reschedule import RescheduleArgs, reschedule_appointment
 from slotguard.booking.resolve import CallRef
@@ -87,20 +87,17 @@ async def _check_customer(ctx: Context, call: CallRef, args: dict[str, Any]) -> 
 
 
 async def _check_availability(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
-    return await check_availability(
-        ctx,
-        call,
-        _text(args, "service", required=True),
-        _text(args, "date", required=True),
-        _text(args, "time"),
-        _text(args, "staff"),
+    wish = AvailabilityArgs(
+        service=_text(args, "service", required=True),
+        date=_text(args, "date", required=True),
+        time=_text(args, "time"),
+        staff=_text(args, "staff"),
     )
+    return await check_availability(ctx, call, wish)
 
 
 async def _collect(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
-    return await collect_appointment_data(
-        ctx,
-        call,
+    collect = CollectArgs(
         customer_name=_text(args, "customer_name", required=True, limit=NAME_LENGTH),
         service=_text(args, "service", required=True),
         date=_text(args, "date", required=True),
@@ -108,6 +105,7 @@ async def _collect(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
         customer_email=_email(args),
         staff=_text(args, "staff"),
     )
+    return await collect_appointment_data(ctx, call, collect)
 
 
 async def _book(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
@@ -124,7 +122,7 @@ async def _book(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
 
 
 async def _query(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
-    return await query_appointment(ctx, call, _text(args, "date"))
+    return await query_appointment(ctx, call, QueryArgs(_text(args, "date")))
 
 
 async def _reschedule(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
@@ -139,13 +137,8 @@ async def _reschedule(ctx: Context, call: CallRef, args: dict[str, Any]) -> Repl
 
 
 async def _cancel(ctx: Context, call: CallRef, args: dict[str, Any]) -> Reply:
-    return await cancel_appointment(
-        ctx,
-        call,
-        date=_text(args, "date"),
-        time=_text(args, "time"),
-        service=_text(args, "service"),
-    )
+    hints = CancelArgs(_text(args, "date"), _text(args, "time"), _text(args, "service"))
+    return await cancel_appointment(ctx, call, hints)
 
 
 FUNCTIONS: dict[str, Handler] = {

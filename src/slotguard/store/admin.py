@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, se
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from slotguard.store.sql import required
 from slotguard.store.tables import (
     AppointmentRow,
     CallRow,
@@ -238,12 +239,12 @@ class AdminRepository:
         later = aliased(DuplicateDecisionRow)
         pursued = exists().where(
             later.customer_id == _D.customer_id,
-            later.call_id.is_not_distinct_from(_D.call_id),
+            later.call_row_id.is_not_distinct_from(_D.call_row_id),
             later.requested_start == _D.requested_start,
             or_(later.layer == 2, later.action == "overridden"),
         )
         warned = (
-            select(_D.customer_id, _D.call_id, _D.requested_start)
+            select(_D.customer_id, _D.call_row_id, _D.requested_start)
             .where(*_decision_filter(where), _D.layer == 1, _D.action == "warning", ~pursued)
             .distinct()
             .subquery()
@@ -279,8 +280,7 @@ class AdminRepository:
         )
         if note is not None:
             await self.session.execute(update(_D).where(_D.id == decision_id).values(note=note))
-        item = await self.decision(decision_id)
-        assert item is not None
+        item = required(await self.decision(decision_id), f"decision {decision_id}")
         return item, bool(getattr(changed, "rowcount", 0))
 
     async def decision(self, decision_id: int) -> DecisionItem | None:
@@ -305,12 +305,12 @@ def _appointment(
         company=slug,
         customer_name=customer,
         service=service,
-        call_row_id=row.call_id,
+        call_row_id=row.call_row_id,
     )
 
 
 def _decision(row: DuplicateDecisionRow, service: str | None, slug: str) -> DecisionItem:
-    return _item(DecisionItem, row, company=slug, service=service, call_row_id=row.call_id)
+    return _item(DecisionItem, row, company=slug, service=service, call_row_id=row.call_row_id)
 
 
 def _matches(search: str) -> ColumnElement[bool]:

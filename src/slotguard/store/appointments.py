@@ -345,7 +345,7 @@ class AppointmentRepository:
 
     async def call_row_of(self, appointment_id: int) -> int | None:
         """The id of the call that made the appointment, if any."""
-        query = select(AppointmentRow.call_id).where(AppointmentRow.id == appointment_id)
+        query = select(AppointmentRow.call_row_id).where(AppointmentRow.id == appointment_id)
         return await self.session.scalar(query)
 
     async def pending_stats(self, now: datetime) -> tuple[int, float]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slotguard.store.sql import upsert_touching
+from slotguard.store.sql import required, upsert_touching
 from slotguard.store.tables import CallRow
 
 
@@ -45,8 +45,7 @@ class CallRepository:
             .returning(CallRow)
         )
         row = await self.session.scalar(statement, execution_options={"populate_existing": True})
-        assert row is not None
-        return row
+        return required(row, f"call {call_id!r}")
 
     async def by_call_id(self, call_id: str) -> CallRow | None:
         """The call row, if the call was seen."""

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.domain import Customer
-from slotguard.store.sql import upsert_touching
+from slotguard.store.sql import required, upsert_touching
 from slotguard.store.tables import CustomerRow
 
 
@@ -31,8 +31,7 @@ class CustomerRepository:
             .returning(CustomerRow)
         )
         row = await self.session.scalar(statement, execution_options={"populate_existing": True})
-        assert row is not None
-        return customer_from_row(row)
+        return customer_from_row(required(row, f"customer {phone!r} of company {company_id}"))
 
     async def by_email(self, company_id: int, email: str) -> Customer | None:
         """A customer without phone found by email (case-insensitive), if any."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from alembic import command
@@ -51,7 +52,8 @@ class SchemaState:
 async def schema_state(engine: AsyncEngine) -> SchemaState:
     """Read the applied revision; used by ``/readyz``."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
+    if head is None:
+        raise RuntimeError("no migration scripts found")
 
     def _current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
@@ -61,11 +63,10 @@ async def schema_state(engine: AsyncEngine) -> SchemaState:
     return SchemaState(current=current, head=head)
 
 
-async def _with_connection(engine: AsyncEngine, action: object) -> None:
+async def _with_connection(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
     def _run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        assert callable(action)
         action(config)
 
     async with engine.connect() as connection:

@@ -89,5 +89,20 @@ def table_of(entity: Any) -> Table:
 
 def _dialect(session: AsyncSession) -> str:
     bind = session.bind
-    assert bind is not None, "sessions are always bound to the process engine"
+    if bind is None:
+        raise RuntimeError("sessions are always bound to the process engine")
     return bind.dialect.name
+
+
+_T = TypeVar("_T")
+
+
+class RowMissing(LookupError):
+    """A row that the statement just wrote or matched is not there (a broken invariant)."""
+
+
+def required(row: _T | None, what: str) -> _T:
+    """``row``, or RowMissing naming ``what`` was expected."""
+    if row is None:
+        raise RowMissing(what)
+    return row

@@ -191,7 +191,10 @@ class AppointmentRow(Base):
     calcom_booking_uid: Mapped[str | None] = mapped_column(String(128), unique=True)
     reservation_key: Mapped[str] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(16))
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    # calls.id (column call_id); not Retell's call id, which is calls.call_id
+    call_row_id: Mapped[int | None] = mapped_column(
+        "call_id", ForeignKey("calls.id", ondelete="SET NULL")
+    )
     rescheduled_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointments.id", ondelete="SET NULL")
     )
@@ -216,7 +219,10 @@ class DuplicateDecisionRow(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    # calls.id (column call_id); not Retell's call id, which is calls.call_id
+    call_row_id: Mapped[int | None] = mapped_column(
+        "call_id", ForeignKey("calls.id", ondelete="SET NULL")
+    )
     function: Mapped[str] = mapped_column(String(64))
     layer: Mapped[int] = mapped_column(Integer)
     result: Mapped[str] = mapped_column(String(16))

@@ -37,7 +37,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         """Return aware UTC datetimes on both engines."""
         if value is None:
             return None
-        assert isinstance(value, datetime)
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)

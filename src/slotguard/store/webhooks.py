@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slotguard.store.sql import insert_ignore
+from slotguard.store.sql import insert_ignore, required
 from slotguard.store.tables import WebhookEventRow
 
 # An event that failed this often needs a human; it stays stored with its error.
@@ -55,8 +55,7 @@ class WebhookEventRepository:
                 WebhookEventRow.dedupe_key == dedupe_key[:200],
             )
         )
-        assert row is not None
-        return row, created
+        return required(row, f"webhook event {dedupe_key[:200]!r}"), created
 
     async def mark_processed(self, event_id: int, now: datetime, error: str | None = None) -> None:
         """Stamp the outcome of applying the event."""

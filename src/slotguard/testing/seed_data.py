@@ -1,6 +1,6 @@
 """What the seeded data looks like: zones, services, the status mix, names, spread.
 
-The numbers are the seed's model of a year of busy salons; ``store.seed`` turns them into rows.
+The numbers are the seed's model of a year of busy salons; ``testing.seed`` turns them into rows.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.domain import ACTIVE_STATUSES, Action, AppointmentStatus, Layer, Reason, Result
-from slotguard.store.bulk import (
+from slotguard.testing.seed_bulk import (
     APPOINTMENTS,
     COMPANIES,
     CUSTOMERS,
@@ -33,7 +33,7 @@ from slotguard.store.bulk import (
     Row,
     writer_for,
 )
-from slotguard.store.seed_data import (
+from slotguard.testing.seed_data import (
     APPOINTMENTS_PER_DECISION,
     BACK_TO_BACK_SHARE,
     CUSTOMER_WEIGHTS,

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from slotguard.store.seed import (
+from slotguard.store.tables import HOLDS_SLOT_SQL
+from slotguard.testing.seed import (
     SPREAD_DAYS,
     STATUS_MIX,
     ZONES,
@@ -24,7 +25,6 @@ from slotguard.store.seed import (
     SeedPlan,
     fill,
 )
-from slotguard.store.tables import HOLDS_SLOT_SQL
 from tests import databases
 from tests import factories as f
 
