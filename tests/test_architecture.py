@@ -13,7 +13,7 @@ import pytest
 import slotguard
 
 SRC = Path(slotguard.__file__).parent
-# package → top-level modules it must never import (STYLE §5 rule 1, DESIGN §2).
+# package → top-level modules it must never import (docs/architecture.md §2).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "domain": ("sqlalchemy", "fastapi", "httpx", "pydantic", "starlette", "slotguard.store",
                "slotguard.booking", "slotguard.api", "slotguard.calendar", "slotguard.retell"),

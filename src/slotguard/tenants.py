@@ -1,4 +1,5 @@
-"""The tenants file (TOML, DESIGN §6), parsed and validated into typed specs: data, not settings."""
+"""The tenants file (TOML, docs/http-contract.md), parsed and validated into typed specs: data, not
+settings."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ BOOKER_LIMIT_RESCHEDULE = (
 
 
 def envelope(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
-    """Cal.com's error envelope (contract §2.4)."""
+    """Cal.com's error envelope (docs/calcom-and-retell-facts.md §2.4)."""
     return {
         "status": "error",
         "timestamp": "2026-11-25T09:00:00.000Z",
@@ -120,7 +120,7 @@ AMBIGUOUS = [
 
 
 class TestClassifyCreate:
-    """Status and message text decide the outcome (contract §2.4)."""
+    """Status and message text decide the outcome (docs/calcom-and-retell-facts.md §2.4)."""
 
     @pytest.mark.parametrize(("status", "payload", "kind"), REFUSALS)
     def test_refusals(self, status: int, payload: Any, kind: Reason) -> None:

@@ -53,7 +53,8 @@ def budget(fake: FakeTime, limit: int = 3, window: float = 10.0) -> RateBudget:
 
 
 class TestParseReset:
-    """Reset is read as seconds-until-reset or as a Unix timestamp (contract §2.9)."""
+    """Reset is read as seconds-until-reset or as a Unix timestamp (docs/calcom-and-retell-facts.md
+    §2.9)."""
 
     @pytest.mark.parametrize(
         ("raw", "expected"),

@@ -1,4 +1,5 @@
-"""A brute-force oracle for Layers 1 and 2, written from DESIGN §4 without reading rules.py.
+"""A brute-force oracle for Layers 1 and 2, written from docs/architecture.md §5 without reading
+rules.py.
 
 Deliberately naive: every instant becomes an integer UTC minute, an appointment becomes the
 set of minutes it covers, overlap is a non-empty set intersection, and the local day is
@@ -15,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from slotguard.domain import Appointment, BookingRequest, Decision
 
-# Written out by hand (DESIGN §3) rather than imported, so a wrong ACTIVE_STATUSES shows.
+# Written out by hand (docs/architecture.md §4) rather than imported, so a wrong ACTIVE_STATUSES
+# shows.
 ACTIVE = frozenset({"pending", "scheduled", "confirmed", "booked"})
 SECONDS_PER_DAY = 86_400
 

@@ -209,7 +209,8 @@ class TestStatusFiltering:
         assert layer1(req(NOON), [row]).result == Result.CLEAR
 
     def test_active_statuses_are_exactly_the_four_of_the_design(self) -> None:
-        """DESIGN §3 names pending, scheduled, confirmed and booked as the active statuses."""
+        """docs/architecture.md §4 names pending, scheduled, confirmed and booked as the active
+        statuses."""
         assert {s.value for s in ACTIVE_STATUSES} == {"pending", "scheduled", "confirmed", "booked"}
 
     def test_relevant_keeps_only_the_callers_active_rows_in_time_order(self) -> None:

@@ -210,7 +210,7 @@ def _layer1(s: Scenario, existing: tuple[Appointment, ...]) -> Verdict:
 
 
 class TestRulesAgainstOracle:
-    """`refusal` and `early_warning` against the brute-force oracle of DESIGN §4."""
+    """`refusal` and `early_warning` against the brute-force oracle of docs/architecture.md §5."""
 
     @PROPERTY_SETTINGS
     @given(SCENARIOS)

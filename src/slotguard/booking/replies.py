@@ -16,7 +16,7 @@ from slotguard.domain import Appointment, Decision, Reason, SuggestedAction
 
 
 class Status(enum.StrEnum):
-    """Every ``status`` a function may answer (DESIGN §6)."""
+    """Every ``status`` a function may answer (docs/http-contract.md)."""
 
     OK = "ok"
     WARNING = "warning"

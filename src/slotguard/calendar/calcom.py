@@ -1,4 +1,4 @@
-"""Cal.com API v2 behind the CalendarProvider protocol (contract §2).
+"""Cal.com API v2 behind the CalendarProvider protocol (docs/calcom-and-retell-facts.md §2).
 
 Every ``httpx`` exception is translated here and nowhere else (``HTTPX_ERRORS``):
 
@@ -59,7 +59,8 @@ from slotguard.domain import Reason, TimeRange
 from slotguard.observability import get_logger
 
 # cal-api-version per controller. A missing or unknown value silently falls back to the
-# legacy 2024-04-15 controllers with another shape (contract §2.1), so each one is pinned.
+# legacy 2024-04-15 controllers with another shape (docs/calcom-and-retell-facts.md §2.1), so each
+# one is pinned.
 BOOKINGS_VERSION = "2024-08-13"  # 2026-02-25 exists but broke integrations (calcom#28762)
 SLOTS_VERSION = "2024-09-04"  # the slots controller with start/end/timeZone and dated keys
 EVENT_TYPES_VERSION = "2024-06-14"  # the event-types output with lengthInMinutes
@@ -68,7 +69,7 @@ EVENT_TYPES_VERSION = "2024-06-14"  # the event-types output with lengthInMinute
 FIND_SLACK = timedelta(hours=12)
 FIND_MAX_PAGES = 20  # beyond this find_booking cannot tell: CalendarUnreachable, never None
 MAX_PAGE_SIZE = 250  # the largest `take` Cal.com accepts; find uses it to save budget
-THROTTLED = 429  # Cal.com's ThrottlerGuard answer (contract §2.9)
+THROTTLED = 429  # Cal.com's ThrottlerGuard answer (docs/calcom-and-retell-facts.md §2.9)
 _log = get_logger("calcom")
 _Shape = TypeVar("_Shape", bound=BaseModel)
 
@@ -76,7 +77,8 @@ __all__ = ["HTTPX_ERRORS", "NOT_SENT_ERRORS", "CalcomCalendar", "CalcomClient"]
 
 
 def _utc(moment: datetime) -> str:
-    """ISO 8601 in UTC with ``Z``, as Cal.com wants ``start`` (contract §2.2)."""
+    """ISO 8601 in UTC with ``Z``, as Cal.com wants ``start`` (docs/calcom-and-retell-facts.md
+    §2.2)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -3,10 +3,11 @@
 Field names follow Cal.com (camelCase on the wire, snake_case here). Responses ignore extra
 fields, so a Cal.com release that adds output fields does not break us; requests forbid them,
 because Cal.com's ``ValidationPipe({whitelist: true})`` would silently drop a misspelt one
-(contract §2.1). Shapes are those of ``cal-api-version`` 2024-08-13 (bookings), 2024-09-04
-(slots) and 2024-06-14 (event types). ``classify_create`` turns a create or reschedule
-answer into a ``CreateResult`` from its status and message text (contract §2.4), as a pure
-function over Cal.com's wording, which is why it lives next to the shapes.
+(docs/calcom-and-retell-facts.md §2.1). Shapes are those of ``cal-api-version`` 2024-08-13
+(bookings), 2024-09-04 (slots) and 2024-06-14 (event types). ``classify_create`` turns a
+create or reschedule answer into a ``CreateResult`` from its status and message text
+(docs/calcom-and-retell-facts.md §2.4), as a pure function over Cal.com's wording, which is
+why it lives next to the shapes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from slotguard.calendar.provider import (
 )
 from slotguard.domain import Reason, TimeRange
 
-SMS_EMAIL_SUFFIX = "@sms.cal.com"  # Cal.com's stand-in email for phone-only bookers (§2.2)
+# Cal.com's stand-in email for phone-only bookers (docs/calcom-and-retell-facts.md §2.2)
+SMS_EMAIL_SUFFIX = "@sms.cal.com"
 
 
 def real_email(email: str | None) -> str | None:
@@ -64,12 +66,14 @@ class AttendeeIn(_Input):
 
 
 class CreateBookingIn(_Input):
-    """``POST /v2/bookings`` body; ``start`` is UTC with a ``Z`` (contract §2.2)."""
+    """``POST /v2/bookings`` body; ``start`` is UTC with a ``Z`` (docs/calcom-and-retell-facts.md
+    §2.2)."""
 
     start: str
     event_type_id: int
     attendee: AttendeeIn
-    metadata: dict[str, str] = Field(default_factory=dict)  # string values only (contract §0.11)
+    # string values only (docs/calcom-and-retell-facts.md §0.11)
+    metadata: dict[str, str] = Field(default_factory=dict)
 
 
 class RescheduleIn(_Input):
@@ -105,7 +109,7 @@ class EventTypeRef(_Output):
 
 
 class BookingOut(_Output):
-    """``BookingOutput_2024_08_13`` (contract §2.3), only the fields we use."""
+    """``BookingOutput_2024_08_13`` (docs/calcom-and-retell-facts.md §2.3), the fields we use."""
 
     id: int | None = None
     uid: str
@@ -235,7 +239,8 @@ def error_text(payload: Any) -> str:
     """The text of an error answer, however nested (at most 500 characters).
 
     Cal.com's envelope is ``{"status": "error", "error": {"code", "message", "details"}}``
-    (contract §2.4); a core ``HttpError`` may surface as ``{"statusCode", "message"}``.
+    (docs/calcom-and-retell-facts.md §2.4); a core ``HttpError`` may surface as ``{"statusCode",
+    "message"}``.
     """
     if not isinstance(payload, dict):
         return ""
@@ -275,7 +280,8 @@ def _refusal_of_400(text: str) -> Reason:
 
 
 def classify_create(status: int, payload: Any) -> CreateResult:
-    """How a create or reschedule answer ends, on status and message text (contract §2.4)."""
+    """How a create or reschedule answer ends, on status and message text
+    (docs/calcom-and-retell-facts.md §2.4)."""
     if 200 <= status < 300:
         try:
             booking = BookingEnvelope.model_validate(payload).first.to_booking()

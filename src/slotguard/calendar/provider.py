@@ -14,7 +14,8 @@ from typing import Protocol
 
 from slotguard.domain import Reason, TimeRange
 
-# Our key in a booking's metadata (DESIGN §5): every create carries our reservation key here,
+# Our key in a booking's metadata (docs/architecture.md §6): every create carries our reservation
+# key here,
 # so a webhook, the reconciler or a sync can match the booking to our pending row.
 RESERVATION_METADATA_KEY = "slotguard_reservation"
 

@@ -2,7 +2,7 @@
 
 The budget makes us slow down before Cal.com refuses. Cal.com allows an API key 120
 requests per 60 s and answers 429 beyond that, blocking the key until the window resets
-(contract §2.9). One :class:`RateBudget` per key (keyed by the
+(docs/calcom-and-retell-facts.md §2.9). One :class:`RateBudget` per key (keyed by the
 sha256 of the key, never the key itself) is shared by every calendar of the process that uses
 the key. It combines three signals:
 
@@ -39,7 +39,8 @@ _EPOCH_MILLIS = 1e12
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """The budget of one API key; defaults are Cal.com's for an API key (contract §2.9)."""
+    """The budget of one API key; defaults are Cal.com's for an API key
+    (docs/calcom-and-retell-facts.md §2.9)."""
 
     limit: int = 120  # requests per window: Cal.com's default for an API key
     window_seconds: float = 60.0  # Cal.com's RATE_LIMIT_DEFAULT_TTL_MS
@@ -74,7 +75,8 @@ class BudgetExhausted(Exception):
 def parse_reset(value: str | None, wall_now: float, cap: float) -> float | None:
     """Seconds until a reset given as seconds-until-reset or a Unix timestamp (s or ms).
 
-    Cal.com's code suggests seconds, its hosted docs say Unix timestamp (contract §2.9,
+    Cal.com's code suggests seconds, its hosted docs say Unix timestamp
+    (docs/calcom-and-retell-facts.md §2.9,
     UNVERIFIED), so both are read. The result lies in ``[0, cap]``; None when unreadable.
     """
     try:

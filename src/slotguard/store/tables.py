@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 tables: the schema of DESIGN §3. Row classes end in ``Row`` and live only here."""
+"""SQLAlchemy 2 tables: the schema of docs/architecture.md §4. Row classes end in ``Row`` and live
+only here."""
 
 from __future__ import annotations
 

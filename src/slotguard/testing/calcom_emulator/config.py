@@ -10,7 +10,8 @@ WorkingHours = Mapping[int, tuple[str, str] | Sequence[tuple[str, str]]]
 
 ALL_DAY: Mapping[int, tuple[str, str]] = {day: ("00:00", "24:00") for day in range(7)}
 
-#: Booking triggers Cal.com sends for the flows the emulator implements (contract §3.1).
+#: Booking triggers Cal.com sends for the flows the emulator implements
+#: (docs/calcom-and-retell-facts.md §3.1).
 BOOKING_TRIGGERS: frozenset[str] = frozenset(
     {"BOOKING_CREATED", "BOOKING_REQUESTED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED"}
 )
@@ -92,7 +93,7 @@ class EmulatorConfig:
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
     event_types: tuple[EventTypeConfig, ...] = field(default_factory=default_event_types)
     webhooks: tuple[WebhookSubscription, ...] = ()
-    rate_limit: int = 120  # Cal.com's default for an API key (contract §2.9)
+    rate_limit: int = 120  # Cal.com's default for an API key (docs/calcom-and-retell-facts.md §2.9)
     rate_limit_window_seconds: float = 60.0
     minimum_notice_minutes: int = 0  # Cal.com defaults to 120; tests want 0
 

@@ -36,7 +36,8 @@ def find_event_type(config: EmulatorConfig, request: CreateInput) -> EventTypeCo
 
 
 def booking_length(event_type: EventTypeConfig, requested: int | None) -> int:
-    """`lengthInMinutes` is allowed only for multiple-duration event types (contract §2.2)."""
+    """`lengthInMinutes` is allowed only for multiple-duration event types
+    (docs/calcom-and-retell-facts.md §2.2)."""
     if requested is None:
         return event_type.length
     if not event_type.lengths:
@@ -103,7 +104,8 @@ def create_draft(event_type: EventTypeConfig, request: CreateInput, now: datetim
 def reschedule_draft(old: Booking, request: RescheduleInput, now: datetime) -> Booking:
     """An unsaved copy of `old` at the new time; metadata is carried over (UNVERIFIED upstream).
 
-    Rescheduled by the host's own email auto-confirms, as in Cal.com (contract §2.6).
+    Rescheduled by the host's own email auto-confirms, as in Cal.com
+    (docs/calcom-and-retell-facts.md §2.6).
     """
     needs_confirmation = old.event_type.requires_confirmation
     by_host = request.rescheduled_by == old.event_type.host.email

@@ -1,4 +1,5 @@
-"""`GET /v2/bookings` filters, sorting and pagination (contract §2.5), over plain rows."""
+"""`GET /v2/bookings` filters, sorting and pagination (docs/calcom-and-retell-facts.md §2.5), over
+plain rows."""
 
 from __future__ import annotations
 

@@ -69,7 +69,8 @@ class Booking:
 
 
 class CalcomError(Exception):
-    """An HTTP error the emulator answers with Cal.com's error envelope (contract §2.4)."""
+    """An HTTP error the emulator answers with Cal.com's error envelope
+    (docs/calcom-and-retell-facts.md §2.4)."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         super().__init__(message)
@@ -103,13 +104,15 @@ def unauthorized(message: str) -> CalcomError:
 
 
 def booking_conflict() -> CalcomError:
-    """The unique `idempotencyKey` race (contract §4.1); the v2 body is UNVERIFIED upstream."""
+    """The unique `idempotencyKey` race (docs/calcom-and-retell-facts.md §4.1); the v2 body is
+    UNVERIFIED upstream."""
     details = {"statusCode": 409, "message": "booking_conflict_error"}
     return CalcomError(409, "ConflictException", "booking_conflict_error", details)
 
 
 def idempotency_key(start: datetime, end: datetime, host_id: int) -> str:
-    """Cal.com's `uuidv5("<startMs>.<endMs>.<hostUserId>", URL)` (contract §4.1)."""
+    """Cal.com's `uuidv5("<startMs>.<endMs>.<hostUserId>", URL)` (docs/calcom-and-retell-facts.md
+    §4.1)."""
     start_ms = int(start.timestamp() * 1000)
     end_ms = int(end.timestamp() * 1000)
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{start_ms}.{end_ms}.{host_id}"))

@@ -33,7 +33,8 @@ def _attendee(person: Attendee) -> dict[str, Any]:
 
 
 def booking_output(row: Booking) -> dict[str, Any]:
-    """`BookingOutput_2024_08_13` (contract §2.3); optional fields only when set."""
+    """`BookingOutput_2024_08_13` (docs/calcom-and-retell-facts.md §2.3); optional fields only when
+    set."""
     host = row.event_type.host
     output: dict[str, Any] = {
         "id": row.id,
@@ -111,7 +112,8 @@ def error_body(error: CalcomError, path: str, timestamp: datetime) -> dict[str, 
 
 
 def slots_output(slots: Iterable[Interval], zone: str, ranges: bool) -> dict[str, Any]:
-    """`{"YYYY-MM-DD": [{"start"[, "end"]}]}` keyed by local date in `zone` (contract §2.8)."""
+    """`{"YYYY-MM-DD": [{"start"[, "end"]}]}` keyed by local date in `zone`
+    (docs/calcom-and-retell-facts.md §2.8)."""
     tz = ZoneInfo(zone)
     days: dict[str, list[dict[str, str]]] = {}
     for start, end in slots:

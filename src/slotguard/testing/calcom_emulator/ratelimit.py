@@ -1,4 +1,5 @@
-"""Cal.com's per-tracker throttling: fixed window, then blocked for one window (contract §2.9)."""
+"""Cal.com's per-tracker throttling: fixed window, then blocked for one window
+(docs/calcom-and-retell-facts.md §2.9)."""
 
 from __future__ import annotations
 

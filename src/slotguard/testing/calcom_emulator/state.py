@@ -6,7 +6,8 @@ critical sections with no `await` inside. It is a `threading.Lock` rather than a
 `book_directly()`/`reset()` from another, and an asyncio lock held only across
 synchronous code would protect nothing. A create runs Cal.com's two phases, the
 availability check and then the insert guarded by the unique `idempotencyKey`; the
-`race_window` sleep between them lets tests widen the race Cal.com has (contract §4.1).
+`race_window` sleep between them lets tests widen the race Cal.com has
+(docs/calcom-and-retell-facts.md §4.1).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ _METADATA_MESSAGE = (
     "and values up to 500 characters."
 )
 _FIRST_YEAR, _LAST_YEAR = 1970, 9000  # keeps every later datetime sum in range
-_METADATA_MAX_KEYS = 50  # Cal.com's validate-metadata.ts limits (contract §2.2)
+# Cal.com's validate-metadata.ts limits (docs/calcom-and-retell-facts.md §2.2)
+_METADATA_MAX_KEYS = 50
 _METADATA_MAX_KEY = 40
 _METADATA_MAX_VALUE = 500
 _EVENT_TYPE_REQUIRED = (
@@ -57,7 +58,7 @@ class AttendeeInput:
 
 @dataclass(frozen=True)
 class CreateInput:
-    """A validated `POST /v2/bookings` body (contract §2.2)."""
+    """A validated `POST /v2/bookings` body (docs/calcom-and-retell-facts.md §2.2)."""
 
     start: datetime
     attendee: AttendeeInput
@@ -73,7 +74,7 @@ class CreateInput:
 
 @dataclass(frozen=True)
 class RescheduleInput:
-    """A validated reschedule body (contract §2.6)."""
+    """A validated reschedule body (docs/calcom-and-retell-facts.md §2.6)."""
 
     start: datetime
     rescheduled_by: str | None = None

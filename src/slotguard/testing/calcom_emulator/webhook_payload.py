@@ -1,4 +1,5 @@
-"""Cal.com webhook payloads, version 2021-10-20 (contract §3.3), built from a booking."""
+"""Cal.com webhook payloads, version 2021-10-20 (docs/calcom-and-retell-facts.md §3.3), built from a
+booking."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Initial schema: every table of DESIGN §3 and the database's own duplicate guards.
+"""Initial schema: every table of docs/architecture.md §4 and the database's own duplicate guards.
 
 Revision ID: 0001
 Revises:
