@@ -9,7 +9,7 @@ RUNTIME := $(VENV)/.runtime
 SLOTGUARD_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export SLOTGUARD_TEST_PG_URL
 
-.PHONY: run test lint typecheck pytest bench migrate clean help pg-cluster-up pg-cluster-down
+.PHONY: run test lint typecheck audit pytest bench migrate clean help pg-cluster-up pg-cluster-down
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -50,7 +50,10 @@ typecheck: $(STAMP) ## mypy --strict on src/.
 pytest: $(STAMP) ## The test suite against SQLite and PostgreSQL.
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest ## Everything CI runs: lint, type-check, tests on both databases.
+audit: $(STAMP) ## Offline dependency audit: the locks against security/advisories.json (SECURITY.md).
+	$(BIN)/python scripts/audit_deps.py
+
+test: lint typecheck audit pytest ## Everything CI runs: lint, type-check, dependency audit, tests on both databases.
 
 BENCHES ?= decisions growth latency chaos failover
 
