@@ -20,10 +20,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.api import create_app
 from slotguard.settings import Settings
+from slotguard.store.db import session_factory
+from slotguard.store.tables import WebhookEventRow
 from slotguard.testing.asgi import lifespan_client
 from tests.calcom.conftest import SECRETS, WEBHOOK_SECRET, apply_calcom_tenants
 
@@ -120,3 +123,35 @@ class TestFuzzedWebhooks:
 def _report() -> Iterator[None]:
     yield
     print(f"\nwebhook fuzz: {sum(TALLY.values())} requests, {dict(TALLY)}", file=sys.stderr)
+
+
+class TestUnstorablePayloads:
+    """Values no column can hold are refused at the edge, not stored to fail on every apply."""
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"bookingId": 2**64}, "bookingId"),
+            ({"eventTypeId": -1}, "eventTypeId"),
+            ({"uid": "u" * 129}, "uid"),
+            ({"attendees": [{"name": "x" * 201, "email": "a@b.de"}]}, "attendees.0.name"),
+        ],
+    )
+    async def test_is_400_and_not_stored(
+        self,
+        webhook_client: httpx.AsyncClient,
+        engine: AsyncEngine,
+        payload: dict[str, Any],
+        field: str,
+    ) -> None:
+        """A signed BOOKING_CREATED with such a value is a 400 naming it; no event is stored."""
+        body = {"triggerEvent": "BOOKING_CREATED", "createdAt": "2027-01-01T00:00:00Z"}
+        raw = json.dumps({**body, "payload": {"uid": "b1", **payload}}).encode()
+        signature = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        response = await webhook_client.post(
+            "/calcom/webhook/salon-cal", content=raw, headers={"x-cal-signature-256": signature}
+        )
+        assert response.status_code == 400 and field in response.json()["detail"], response.text
+        async with session_factory(engine)() as session:
+            stored = await session.scalar(select(func.count()).select_from(WebhookEventRow))
+        assert stored == 0

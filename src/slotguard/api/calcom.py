@@ -76,6 +76,8 @@ async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
         raise HTTPException(404, NOT_FOUND)
     try:
         event = WebhookBody.model_validate(parse_json_object(body))
+        if event.triggerEvent.startswith("BOOKING_"):
+            event.booking()  # refused here rather than failing on every apply later
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

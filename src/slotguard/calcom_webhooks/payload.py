@@ -18,34 +18,38 @@ from slotguard.domain import TimeRange
 
 # Cal.com omits endTime only in old payloads; its default event length is 30 minutes.
 DEFAULT_LENGTH_MINUTES = 30
+# The widths of the columns these values end up in (BIGINT ids, booking uid, customer name
+# and email), so a payload that cannot be stored is refused at the edge, not while applying.
+_ID = Field(default=None, ge=0, le=2**63 - 1)
+_UID = Field(default=None, max_length=128)
 
 
 class Attendee(BaseModel):
     """A booking attendee."""
 
     model_config = ConfigDict(extra="ignore")
-    name: str | None = None
-    email: str | None = None
-    phoneNumber: str | None = None
-    timeZone: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phoneNumber: str | None = Field(default=None, max_length=64)
+    timeZone: str | None = Field(default=None, max_length=64)
 
 
 class BookingPayload(BaseModel):
     """``payload`` of BOOKING_* events, read into a CalendarBooking by ``to_booking``."""
 
     model_config = ConfigDict(extra="ignore")
-    uid: str | None = None
-    bookingId: int | None = None
-    eventTypeId: int | None = None
+    uid: str | None = _UID
+    bookingId: int | None = _ID
+    eventTypeId: int | None = _ID
     title: str | None = None
-    length: int | None = None
+    length: int | None = Field(default=None, ge=0, le=100_000)
     startTime: datetime | None = None
     endTime: datetime | None = None
     status: str | None = None
     attendees: list[Attendee] = Field(default_factory=list)
     responses: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    rescheduleUid: str | None = None
+    rescheduleUid: str | None = _UID
 
     @field_validator("metadata", "responses", mode="before")
     @classmethod
