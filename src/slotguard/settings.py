@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Must exceed the Cal.com timeout, so a create still in flight is never judged absent.
     pending_grace_seconds: float = Field(default=120.0, ge=0)
     calcom_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Stored webhook and call bodies (names, numbers, transcripts) are kept this long.
+    retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("database_url")
     @classmethod

@@ -75,7 +75,12 @@ def _start_reconciler(ctx: Context, settings: Settings) -> asyncio.Task[None] | 
         return None
     grace = timedelta(seconds=settings.pending_grace_seconds)
     return asyncio.create_task(
-        reconcile.run_forever(ctx, interval=settings.reconcile_interval_seconds, grace=grace),
+        reconcile.run_forever(
+            ctx,
+            interval=settings.reconcile_interval_seconds,
+            grace=grace,
+            retention=timedelta(days=settings.retention_days),
+        ),
         name="slotguard-reconciler",
     )
 

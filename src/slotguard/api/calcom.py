@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
 
 from slotguard.api.body import parse_json_object, read_limited
-from slotguard.booking.calcom_events import apply_event
+from slotguard.booking.calcom_events import CHANGES, apply_event
 from slotguard.booking.context import Context
 from slotguard.calcom_webhooks import WebhookBody, store_event, verify
 from slotguard.observability import get_logger
@@ -76,7 +76,7 @@ async def calcom_webhook(company: str, request: Request) -> dict[str, str]:
         raise HTTPException(404, NOT_FOUND)
     try:
         event = WebhookBody.model_validate(parse_json_object(body))
-        if event.triggerEvent.startswith("BOOKING_"):
+        if event.triggerEvent in CHANGES:
             event.booking()  # refused here rather than failing on every apply later
     except ValidationError as error:
         first = error.errors()[0]

@@ -76,8 +76,10 @@ async def _dispatch(
     if body.triggerEvent == "PING":
         return Outcome.PING
     change = CHANGES.get(body.triggerEvent)
+    if change is None:  # a trigger we do not handle: its payload need not look like a booking
+        return Outcome.IGNORED
     payload = body.booking()
-    if change is None or payload.uid is None:
+    if payload.uid is None:
         return Outcome.IGNORED
     booking = payload.to_booking()
     if booking is not None:

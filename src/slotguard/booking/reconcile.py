@@ -19,6 +19,7 @@ from slotguard.domain import Appointment
 from slotguard.observability import get_logger
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
+from slotguard.store.webhooks import WebhookEventRepository
 
 log = get_logger("reconciler")
 # Rows leased per round; each costs one calendar lookup.
@@ -80,7 +81,20 @@ async def update_gauges(ctx: Context) -> None:
     ctx.metrics.oldest_pending_seconds.set(oldest)
 
 
-async def run_forever(ctx: Context, *, interval: float, grace: timedelta) -> None:
+async def purge_old_events(ctx: Context, retention: timedelta) -> int:
+    """Delete stored webhook and call events (raw bodies, transcripts) older than ``retention``.
+
+    Only applied events go: one still waiting to be applied is kept until it is.
+    """
+    async with ctx.sessions() as session, session.begin():
+        return await WebhookEventRepository(session).delete_processed_before(
+            ctx.clock() - retention
+        )
+
+
+async def run_forever(
+    ctx: Context, *, interval: float, grace: timedelta, retention: timedelta | None = None
+) -> None:
     """The in-process background task of every ``serve`` process (several are safe)."""
     last_purge = ctx.clock() - PURGE_EVERY
     while True:
@@ -97,6 +111,9 @@ async def run_forever(ctx: Context, *, interval: float, grace: timedelta) -> Non
                 purged = await idempotency.purge_expired(ctx)
                 last_purge = ctx.clock()
                 log.info("idempotency_keys_purged", count=purged)
+                if retention is not None:
+                    events = await purge_old_events(ctx, retention)
+                    log.info("stored_events_purged", count=events, retention_days=retention.days)
         except asyncio.CancelledError:
             raise
         except Exception:

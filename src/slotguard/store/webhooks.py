@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.store.sql import insert_ignore, required
@@ -79,6 +79,15 @@ class WebhookEventRepository:
             if await self.session.scalar(query.limit(1)) is not None:
                 return trigger
         return None
+
+    async def delete_processed_before(self, cutoff: datetime) -> int:
+        """Delete applied events received before ``cutoff`` (bodies hold names and transcripts)."""
+        result = await self.session.execute(
+            delete(WebhookEventRow).where(
+                WebhookEventRow.processed_at.is_not(None), WebhookEventRow.received_at < cutoff
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def unprocessed(self, provider: str, limit: int) -> list[WebhookEventRow]:
         """Events stored but not applied yet (e.g. the process died in between)."""
