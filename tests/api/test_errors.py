@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.api.errors import install_handlers
-from slotguard.store.db import create_engine, session_factory
+from slotguard.store.db import session_factory
 
 
 async def _answer(engine: AsyncEngine, sql: str, **params: object) -> httpx.Response:
@@ -31,15 +29,6 @@ async def _answer(engine: AsyncEngine, sql: str, **params: object) -> httpx.Resp
 
 class TestDatabaseErrors:
     """Only an unreachable database is an outage; bad data and bugs are not."""
-
-    async def test_unopenable_sqlite_file_is_503(self, tmp_path: Path) -> None:
-        """A SQLite file in a missing folder cannot be opened: 503 with Retry-After."""
-        engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
-        try:
-            response = await _answer(engine, "SELECT 1")
-        finally:
-            await engine.dispose()
-        assert (response.status_code, response.headers["retry-after"]) == (503, "2")
 
     async def test_refused_value_is_400(self, pg_engine: AsyncEngine) -> None:
         """A value PostgreSQL refuses (SQLSTATE class 22) is a 400, not an outage."""
