@@ -247,6 +247,39 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemin",
         )
+        self.slot_lookups = Counter(
+            "slotguard_slot_lookups_total",
+            "Questions for one window of free slots, by how they were answered: hit (shared "
+            "cache), fetched (a Cal.com request), shared (another lookup's request), stale "
+            "(an older answer, no budget), unknown (no answer).",
+            ["outcome"],
+            registry=r,
+        )
+        self.stale_slot_age = Histogram(
+            "slotguard_stale_slot_answer_age_seconds",
+            "Age of the cached window a question was answered from for lack of budget.",
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 900),
+            registry=r,
+        )
+        self.calendar_sync_runs = Counter(
+            "slotguard_calendar_sync_runs_total",
+            "Periodic calendar syncs by company and outcome (ok, deferred, failed).",
+            ["company", "outcome"],
+            registry=r,
+        )
+        self.calendar_sync_findings = Counter(
+            "slotguard_calendar_sync_findings_total",
+            "What periodic syncs found, by company and kind (mirrored, cancelled, ...).",
+            ["company", "kind"],
+            registry=r,
+        )
+        self.calendar_sync_last_run = Gauge(
+            "slotguard_calendar_sync_last_run_timestamp_seconds",
+            "Unix time of the last finished periodic sync, by company.",
+            ["company"],
+            registry=r,
+            multiprocess_mode="max",
+        )
         # What the owner's page shows per company slug: when Cal.com last answered well
         # (epoch seconds) and the budget left then; this process's view only.
         self.calcom_last_ok: dict[str, float] = {}

@@ -16,6 +16,8 @@ import httpx
 from slotguard.booking.context import Context, utc_now
 from slotguard.calendar import CalendarProvider
 from slotguard.calendar.calcom import CalcomCalendar, CalcomClient
+from slotguard.calendar.shared_budget import SharedBudgets
+from slotguard.calendar.slot_cache import CachedCalendar, SlotCache
 from slotguard.domain import Company
 from slotguard.observability import Metrics
 from slotguard.settings import Settings
@@ -23,9 +25,16 @@ from slotguard.store.db import create_engine, session_factory
 
 
 def calcom_factory(
-    client: CalcomClient, metrics: Metrics, environ: Mapping[str, str] | None = None
+    client: CalcomClient,
+    metrics: Metrics,
+    environ: Mapping[str, str] | None = None,
+    *,
+    cache: SlotCache | None = None,
 ) -> Callable[[Company], CalendarProvider]:
-    """Cal.com calendars sharing one connection pool; each company's key from its env var."""
+    """Cal.com calendars sharing one connection pool; each company's key from its env var.
+
+    With ``cache`` their free slots come from the shared slot windows.
+    """
     env = os.environ if environ is None else environ
 
     def build(company: Company) -> CalendarProvider:
@@ -40,7 +49,8 @@ def calcom_factory(
             if outcome == "ok":
                 metrics.calcom_last_ok[company.slug] = time.time()
 
-        return CalcomCalendar(client, key, observe=observe)
+        calendar = CalcomCalendar(client, key, observe=observe)
+        return calendar if cache is None else CachedCalendar(calendar, cache, company)
 
     return build
 
@@ -64,13 +74,18 @@ async def open_context(
     http = httpx.AsyncClient(
         base_url=settings.calcom_base_url, timeout=settings.calcom_timeout_seconds
     )
+    sessions = session_factory(engine)
+    budgets = SharedBudgets(sessions, in_flight_seconds=settings.calcom_timeout_seconds)
+    cache = SlotCache(sessions, ttl=settings.calcom_slots_ttl_seconds, metrics=own_metrics)
     try:
         yield Context(
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             metrics=own_metrics,
             clock=clock,
-            calcom=calcom_factory(CalcomClient(http), own_metrics, env),
+            calcom=calcom_factory(
+                CalcomClient(http, budgets=budgets), own_metrics, env, cache=cache
+            ),
             environ=env,
         )
     finally:

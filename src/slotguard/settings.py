@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     calcom_timeout_seconds: float = Field(default=10.0, gt=0)
     # Stored webhook and call bodies (names, numbers, transcripts) are kept this long.
     retention_days: int = Field(default=90, ge=1, le=3650)
+    # Free slots are shared by every process this long at most (0: ask Cal.com every time).
+    calcom_slots_ttl_seconds: float = Field(default=20.0, ge=0, le=30)
+    calendar_sync_interval_seconds: float = Field(default=300.0, ge=0, description="0: off")
+    calendar_sync_days: int = Field(default=14, ge=1, le=90)
 
     @field_validator("database_url")
     @classmethod

@@ -181,6 +181,7 @@ async def stack(
         calcom_base_url=emulator_server[1],
         calcom_timeout_seconds=CALCOM_TIMEOUT,
         reconcile_interval_seconds=0,
+        calendar_sync_interval_seconds=0,  # tests of the periodic sync start it themselves
     )
     with serve_in_thread(create_app(settings)) as base:
         emulator.subscribe_webhook(f"{base}/calcom/webhook/salon-cal", WEBHOOK_SECRET)

@@ -36,6 +36,7 @@ def _env(emulator_url: str) -> dict[str, str]:
         "SLOTGUARD_RETELL_API_KEY": RETELL_KEY,
         "SLOTGUARD_CALCOM_BASE_URL": emulator_url,
         "SLOTGUARD_RECONCILE_INTERVAL_SECONDS": "0",
+        "SLOTGUARD_CALENDAR_SYNC_INTERVAL_SECONDS": "0",
         "SLOTGUARD_CALCOM_TIMEOUT_SECONDS": "3",
     }
 

@@ -15,7 +15,7 @@ from slotguard import __version__
 from slotguard.api import admin, calcom, dashboard, errors, health, retell
 from slotguard.api.guard import RefuseUnstorableText
 from slotguard.api.middleware import RequestContext
-from slotguard.booking import reconcile
+from slotguard.booking import periodic_sync, reconcile
 from slotguard.booking.context import Context, utc_now
 from slotguard.observability import Metrics, configure_logging, get_logger
 from slotguard.runtime import open_context
@@ -40,14 +40,15 @@ def create_app(
         async with open_context(settings, metrics=metrics, clock=clock) as ctx:
             if settings.retell_api_key is None:
                 log.warning("insecure_dev", detail="Retell signatures are NOT verified")
-            background = _start_reconciler(ctx, settings)
+            tasks = [_start_reconciler(ctx, settings), _start_sync(ctx, settings)]
             try:
                 yield {"ctx": ctx, "settings": settings}
             finally:
-                if background is not None:
-                    background.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await background
+                for background in tasks:
+                    if background is not None:
+                        background.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await background
 
     app = FastAPI(
         title="slotguard",
@@ -82,6 +83,19 @@ def _start_reconciler(ctx: Context, settings: Settings) -> asyncio.Task[None] | 
             retention=timedelta(days=settings.retention_days),
         ),
         name="slotguard-reconciler",
+    )
+
+
+def _start_sync(ctx: Context, settings: Settings) -> asyncio.Task[None] | None:
+    if settings.calendar_sync_interval_seconds <= 0:
+        return None
+    return asyncio.create_task(
+        periodic_sync.run_forever(
+            ctx,
+            interval=settings.calendar_sync_interval_seconds,
+            days=settings.calendar_sync_days,
+        ),
+        name="slotguard-calendar-sync",
     )
 
 

@@ -49,6 +49,7 @@ from slotguard.domain import ACTIVE_STATUSES, Company, local_day, local_day_boun
 from slotguard.observability import get_logger
 from slotguard.settings import Settings
 from slotguard.store.admin import AdminRepository, AppointmentFilter, DecisionFilter
+from slotguard.store.calcom_state import SyncRepository
 from slotguard.store.companies import CompanyRepository
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -316,6 +317,7 @@ async def _company_view(ctx: Context, company: Company, lang: str) -> dict[str, 
         later = await repo.appointments(upcoming, 25)
         decisions = await repo.decisions(DecisionFilter(company.id, findings_only=True), 25)
         times = await repo.decision_times(company.id, chart_start)
+        sync = await SyncRepository(session).last_run(company.id)
     stats = await load_stats(
         ctx, DecisionFilter(company.id, made_from=now - timedelta(days=STATS_DAYS))
     )
@@ -323,6 +325,7 @@ async def _company_view(ctx: Context, company: Company, lang: str) -> dict[str, 
     return {
         "today": todays,
         "upcoming": later,
+        "sync": sync if sync is not None and sync.last_run_at is not None else None,
         "decisions": decisions,
         "stats": stats,
         "bars": bars,
@@ -356,6 +359,10 @@ TEXT: dict[str, dict[str, str]] = {
         "companies": "Betriebe",
         "today": "Termine heute",
         "upcoming": "Kommende Termine",
+        "sync": "Kalender-Abgleich",
+        "sync_never": "Noch nicht gelaufen.",
+        "sync_last": "Zuletzt",
+        "sync_found": "Gefunden",
         "none": "Keine Termine.",
         "decisions": "Entscheidungen",
         "no_decisions": "Noch keine Funde.",
@@ -412,6 +419,10 @@ TEXT: dict[str, dict[str, str]] = {
         "companies": "Companies",
         "today": "Today's appointments",
         "upcoming": "Upcoming appointments",
+        "sync": "Calendar sync",
+        "sync_never": "Not run yet.",
+        "sync_last": "Last run",
+        "sync_found": "Found",
         "none": "No appointments.",
         "decisions": "Decisions",
         "no_decisions": "No findings yet.",

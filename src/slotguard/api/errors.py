@@ -24,7 +24,7 @@ from slotguard.booking.errors import (
     UnknownTenant,
 )
 from slotguard.booking.replies import Reply, error
-from slotguard.calendar import CalendarUnreachable
+from slotguard.calendar import AvailabilityUnknown, CalendarUnreachable
 from slotguard.domain import Reason
 from slotguard.observability import get_logger
 
@@ -74,11 +74,16 @@ def _unreachable(exc: Exception) -> Reply:
     return error(Reason.CALENDAR_UNREACHABLE)
 
 
+def _availability_unknown(exc: Exception) -> Reply:
+    return error(Reason.AVAILABILITY_UNKNOWN)
+
+
 REPLY_FOR: dict[type[Exception], Callable[[Exception], Reply]] = {
     InvalidArgument: _invalid,
     UnknownService: _unknown_service,
     UnknownStaff: _unknown_staff,
     UnknownTenant: _unknown_tenant,
+    AvailabilityUnknown: _availability_unknown,  # before its base class: first match wins
     CalendarUnreachable: _unreachable,
 }
 

@@ -13,8 +13,11 @@ from slotguard.booking import layer3
 from slotguard.booking.context import Context
 from slotguard.booking.layer3 import Change, Outcome
 from slotguard.calcom_webhooks import WebhookBody, unapplied
+from slotguard.calendar import CalendarBooking
+from slotguard.calendar.slot_cache import invalidate
 from slotguard.domain import Company
 from slotguard.observability import get_logger
+from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.webhooks import WebhookEventRepository
 
@@ -70,6 +73,19 @@ async def _apply_event(ctx: Context, event_id: int) -> Outcome:
     return outcome
 
 
+async def _invalidate_slots(
+    session: AsyncSession, company: Company, uid: str, booking: CalendarBooking | None
+) -> None:
+    """Every event, whatever it changes: every process looks its days up again (Cal.com
+    knows better than our cached windows), and a move's old days too."""
+    repo = AppointmentRepository(session)
+    spans = [] if booking is None else [booking.span]
+    for known in {uid, None if booking is None else booking.rescheduled_from_uid} - {None}:
+        row = await repo.by_calcom_uid(str(known))
+        spans += [] if row is None else [row.span]
+    await invalidate(session, company, spans)
+
+
 async def _dispatch(
     ctx: Context, session: AsyncSession, company: Company, body: WebhookBody
 ) -> Outcome:
@@ -82,6 +98,7 @@ async def _dispatch(
     if payload.uid is None:
         return Outcome.IGNORED
     booking = payload.to_booking()
+    await _invalidate_slots(session, company, payload.uid, booking)
     if booking is not None:
         return await layer3.apply(ctx, session, company, change, booking)
     if change in layer3.ENDS:  # ending a booking needs its uid only

@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 from slotguard.booking.context import Context
 from slotguard.booking.errors import UnknownStaff
 from slotguard.booking.replies import Reply, Status
-from slotguard.calendar import CalendarProvider, CalendarUnreachable
+from slotguard.calendar import AvailabilityUnknown, CalendarProvider, CalendarUnreachable
 from slotguard.domain import Company, Reason, Service, TimeRange
 from slotguard.domain.salon import StaffMember
 from slotguard.domain.schedule import ScheduleProblem, allowed_starts, problem
@@ -162,19 +162,21 @@ async def offers_in(
     calendar = ctx.calendar(company)
     rules = company.rules_for(service)
     found: list[Offer] = []
-    failures = 0
+    failures: list[CalendarUnreachable] = []
     candidates = hosts(company, service, wish)
     for host in candidates:
         try:
             starts = await _free(calendar, window, service, host, rules.buffer)
-        except CalendarUnreachable:
-            failures += 1
+        except CalendarUnreachable as problem:
+            failures.append(problem)
             continue
         allowed = allowed_starts(
             starts, service.duration, rules, company.opening_hours, company.tz, ctx.clock()
         )
         found.extend(Offer(s, host) for s in allowed)
-    if candidates and failures == len(candidates):
+    if candidates and len(failures) == len(candidates):
+        if all(isinstance(f, AvailabilityUnknown) for f in failures):
+            raise AvailabilityUnknown("no host's free slots can be looked up now")
         raise CalendarUnreachable("no host's calendar could be read")
     return sorted(found, key=lambda o: o.start)
 

@@ -52,9 +52,7 @@ from slotguard.calendar.provider import (
     CreateOutcome,
     CreateResult,
 )
-from slotguard.calendar.ratelimit import (
-    BudgetExhausted,
-)
+from slotguard.calendar.ratelimit import BudgetExhausted, Priority
 from slotguard.domain import Reason, TimeRange
 from slotguard.observability import get_logger
 
@@ -99,10 +97,24 @@ class CalcomCalendar:
 
     name = "calcom"
 
-    def __init__(self, client: CalcomClient, api_key: str, *, observe: Observe | None = None):
+    def __init__(
+        self,
+        client: CalcomClient,
+        api_key: str,
+        *,
+        observe: Observe | None = None,
+        read_priority: Priority = Priority.READ,
+    ):
         self._client = client
         self._api_key = api_key
+        self._read_priority = read_priority  # BACKGROUND for the periodic sync
         self._observe: Observe = observe or (lambda _endpoint, _outcome, _seconds: None)
+
+    def with_read_priority(self, priority: Priority) -> CalcomCalendar:
+        """The same calendar whose reads take ``priority`` in the key's budget."""
+        return CalcomCalendar(
+            self._client, self._api_key, observe=self._observe, read_priority=priority
+        )
 
     async def free_slots(
         self,
@@ -146,9 +158,9 @@ class CalcomCalendar:
             attendee=attendee,
             metadata={RESERVATION_METADATA_KEY: request.reservation_key},
         ).wire()
-        return await self._write(
-            ApiCall("POST", "/v2/bookings", BOOKINGS_VERSION, "bookings.create", json=body)
-        )
+        create = ApiCall("POST", "/v2/bookings", BOOKINGS_VERSION, "bookings.create",
+                         json=body, priority=Priority.WRITE)  # fmt: skip
+        return await self._write(create)
 
     async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
         """The booking carrying ``request.reservation_key``; None only when definitely absent."""
@@ -171,15 +183,17 @@ class CalcomCalendar:
         """Move a booking; Cal.com answers with a new booking (new uid, ``rescheduledFromUid``)."""
         body = RescheduleIn(start=_utc(new_span.start)).wire()
         path = f"/v2/bookings/{uid}/reschedule"
-        return await self._write(
-            ApiCall("POST", path, BOOKINGS_VERSION, "bookings.reschedule", json=body)
-        )
+        move = ApiCall("POST", path, BOOKINGS_VERSION, "bookings.reschedule", json=body,
+                       priority=Priority.WRITE)  # fmt: skip
+        return await self._write(move)
 
     async def cancel_booking(self, uid: str, reason: str) -> None:
         """Cancel; a booking already cancelled (or unknown to Cal.com, 404) is not an error."""
         body = CancelIn(cancellation_reason=reason or None).wire()
         path = f"/v2/bookings/{uid}/cancel"
-        call = ApiCall("POST", path, BOOKINGS_VERSION, "bookings.cancel", json=body)
+        call = ApiCall(
+            "POST", path, BOOKINGS_VERSION, "bookings.cancel", json=body, priority=Priority.WRITE
+        )
         response = await self._client.read(call, self._api_key, self._observe)
         if response.is_success or response.status_code == 404:
             return
@@ -261,7 +275,8 @@ class CalcomCalendar:
         skip, pages, page_size = 0, 0, max(1, min(page_size, MAX_PAGE_SIZE))
         while True:
             query = {**params, "sortCreated": "asc", "take": str(page_size), "skip": str(skip)}
-            call = ApiCall("GET", "/v2/bookings", BOOKINGS_VERSION, "bookings.list", query)
+            call = ApiCall("GET", "/v2/bookings", BOOKINGS_VERSION, "bookings.list", query,
+                           priority=self._read_priority)  # fmt: skip
             listing = _parse(call, BookingListEnvelope, await self._read_ok(call))
             bookings = [item.to_booking() for item in listing.data]
             for booking in bookings:

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 
-from slotguard.calendar.provider import CalendarUnreachable
+from slotguard.calendar.provider import CalendarUnreachable, RateLimited
 from slotguard.calendar.ratelimit import (
     BudgetExhausted,
+    BudgetPool,
     Clock,
+    Priority,
     RateBudgets,
     RateLimit,
     RetryPolicy,
@@ -41,7 +43,8 @@ _log = get_logger("calcom")
 
 @dataclass(frozen=True, slots=True)
 class ApiCall:
-    """One Cal.com request: method, path, ``cal-api-version``, metrics label, query, body."""
+    """One Cal.com request: method, path, ``cal-api-version``, metrics label, query, body,
+    and its priority in the key's budget (writes come first)."""
 
     method: str
     path: str
@@ -49,6 +52,7 @@ class ApiCall:
     endpoint: str
     params: dict[str, str] | None = None
     json: dict[str, Any] | None = None
+    priority: Priority = Priority.READ
 
 
 class SendFailed(Exception):
@@ -77,7 +81,9 @@ class CalcomClient:
     """The process's one door to Cal.com: auth and version headers, rate budgets, retries, logs.
 
     ``http`` is the process's shared ``httpx.AsyncClient`` (base URL and timeout set by the
-    app lifespan, which also closes it). Budgets are kept per API key (sha256) for the process.
+    app lifespan, which also closes it). ``budgets`` are kept per API key (sha256): the
+    lifespan passes the database-kept ones shared by all processes; without them the budget
+    is this process's own.
     """
 
     def __init__(
@@ -89,10 +95,11 @@ class CalcomClient:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        budgets: BudgetPool | None = None,
     ) -> None:
         self.http = http
         self.retry = retry or RetryPolicy()
-        self.budgets = RateBudgets(rate_limit, clock=clock, sleep=sleep)
+        self.budgets = budgets or RateBudgets(rate_limit, clock=clock, sleep=sleep)
         self._clock, self._sleep, self._jitter = clock, sleep, jitter
 
     async def send_once(
@@ -101,12 +108,15 @@ class CalcomClient:
         """Send once. Raises BudgetExhausted (nothing sent) or SendFailed (maybe sent).
 
         Without ``deadline`` (a create) it waits up to ``send_wait`` for the budget and uses
-        the client's timeout; with one (a read) neither the wait nor the answer may pass it.
+        the client's timeout; with one (a read) neither the wait nor the answer may pass it,
+        and a read waits ``read_budget_wait`` at most for the budget.
         """
         budget = self.budgets.for_key(api_key)
-        now = self._clock()
+        left = float("inf") if deadline is None else deadline - self._clock()
+        write = call.priority is Priority.WRITE
+        patience = self.retry.send_wait if write else self.retry.read_budget_wait
         try:
-            await budget.acquire(self.retry.send_wait if deadline is None else deadline - now)
+            ticket = await budget.acquire(min(patience, left), call.priority)
         except BudgetExhausted:
             _log.warning("calcom_budget_exhausted", endpoint=call.endpoint, path=call.path)
             observe(call.endpoint, "budget_exhausted", 0.0)
@@ -124,9 +134,10 @@ class CalcomClient:
             _log.warning("calcom_request_failed", method=call.method, path=call.path,
                          error=error, latency_ms=round(seconds * 1000, 1))  # fmt: skip
             observe(call.endpoint, "transport_error", seconds)
+            await budget.abandoned(ticket)
             raise SendFailed(f"{error}: {problem}") from problem
         seconds = time.perf_counter() - started
-        budget.note_response(response.status_code, response.headers)
+        await budget.done(ticket, response.status_code, response.headers)
         _log.info("calcom_request", method=call.method, path=call.path,
                   status=response.status_code, latency_ms=round(seconds * 1000, 1))  # fmt: skip
         observe(call.endpoint, _outcome(response.status_code), seconds)
@@ -158,7 +169,7 @@ class CalcomClient:
             try:
                 response = await self.send_once(call, api_key, observe, deadline)
             except BudgetExhausted as problem:
-                raise CalendarUnreachable(f"{call.endpoint}: {problem}") from problem
+                raise RateLimited(f"{call.endpoint}: {problem}") from problem
             except SendFailed as problem:
                 last = str(problem)
             else:

@@ -32,6 +32,18 @@ class CalendarUnreachable(Exception):
     """The calendar could not be asked (network, 5xx, rate limit exhausted) for a read."""
 
 
+class RateLimited(CalendarUnreachable):
+    """Not sent: the API key's request budget has no room within the wait allowed."""
+
+
+class AvailabilityUnknown(CalendarUnreachable):
+    """Free slots cannot be told now: no budget for a lookup and no earlier answer to use.
+
+    The agent says availability cannot be checked right now; nothing suggests the calendar
+    is down (a distinct reason from ``calendar_unreachable``).
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class CreateBooking:
     """Everything a calendar needs to book one appointment, in its own terms."""

@@ -2,9 +2,11 @@
 
 The budget makes us slow down before Cal.com refuses. Cal.com allows an API key 120
 requests per 60 s and answers 429 beyond that, blocking the key until the window resets
-(docs/calcom-and-retell-facts.md §2.9). One :class:`RateBudget` per key (keyed by the
-sha256 of the key, never the key itself) is shared by every calendar of the process that uses
-the key. It combines three signals:
+(docs/calcom-and-retell-facts.md §2.9). A served process uses the database-kept budget of
+``shared_budget.py``, one per key for all processes; :class:`RateBudget` here is one
+process's own (keyed by the sha256 of the key, never the key itself), for a client used
+alone. Both give writes priority (:class:`Priority`). :class:`RateBudget` combines three
+signals:
 
 * a sliding window of our own sends (``RateLimit.limit`` per ``RateLimit.window_seconds``);
 * Cal.com's ``X-RateLimit-Remaining-Default`` / ``X-RateLimit-Reset-Default`` headers, which
@@ -19,12 +21,14 @@ bounds the retries of reads (creates are never retried, see ``calcom.py``).
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -37,6 +41,14 @@ _EPOCH_SECONDS = 1e9
 _EPOCH_MILLIS = 1e12
 
 
+class Priority(enum.IntEnum):
+    """Who may use how much of a key's budget: writes first, then reads, then the sync."""
+
+    WRITE = 0  # creates, reschedules, cancels: may use the whole budget
+    READ = 1  # a caller's question: leaves ``RateLimit.write_reserve`` for writes
+    BACKGROUND = 2  # the periodic sync: only while the key is mostly idle
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimit:
     """The budget of one API key; defaults are Cal.com's for an API key
@@ -46,6 +58,19 @@ class RateLimit:
     window_seconds: float = 60.0  # Cal.com's RATE_LIMIT_DEFAULT_TTL_MS
     blocked_default_seconds: float = 60.0  # a 429 without Reset: Cal.com blocks for 60 s
     max_reset_seconds: float = 300.0  # distrust a Reset further away than this (clock skew)
+    # Reads stop this many sends short of the limit, so a booking never waits for questions.
+    write_reserve: int = 20
+    # The sync sends only while fewer than this share of the limit was used in the window.
+    background_share: float = 0.5
+
+    def cap(self, priority: Priority) -> int:
+        """How many sends may count in the window when one of ``priority`` is taken."""
+        if priority is Priority.WRITE:
+            return self.limit
+        reads = self.limit - min(self.write_reserve, self.limit // 6)  # tiny limits: no reserve
+        if priority is Priority.READ:
+            return reads
+        return max(1, min(reads, int(self.limit * self.background_share)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +82,48 @@ class RetryPolicy:
     backoff_cap: float = 2.0  # longest single pause
     read_deadline: float = 6.0  # a read gives up after this in all: it serves a voice turn
     send_wait: float = 2.0  # a create waits this long at most for the budget, else is not sent
+    read_budget_wait: float = 1.0  # a read waits this long at most for the budget (voice turn)
 
     def pause(self, tries: int, jitter: float) -> float:
         """The pause after ``tries`` failed tries; ``jitter`` in [0, 1) spreads it ("equal
         jitter": half fixed, half random, so retries of many callers do not align)."""
         return min(self.backoff_cap, self.backoff_base * 2.0 ** (tries - 1)) * (0.5 + jitter / 2)
+
+
+class KeyBudget(Protocol):
+    """The request budget of one API key, in this process or shared by all of them."""
+
+    async def acquire(self, max_wait: float, priority: Priority = Priority.WRITE) -> int | None:
+        """Take one send, waiting at most ``max_wait``; returns a ticket for :meth:`done`.
+
+        Raises BudgetExhausted, before waiting, when the wait would be longer.
+        """
+        ...
+
+    async def done(self, ticket: int | None, status: int, headers: Mapping[str, str]) -> None:
+        """The send of ``ticket`` was answered: learn from the status and the headers."""
+        ...
+
+    async def abandoned(self, ticket: int | None) -> None:
+        """The send of ``ticket`` got no answer; it keeps counting as if it had reached Cal.com."""
+        ...
+
+    def remaining(self) -> int:
+        """Sends left in the window as this process last saw it (for the budget gauge)."""
+        ...
+
+
+class BudgetPool(Protocol):
+    """Budgets by API key."""
+
+    def for_key(self, api_key: str) -> KeyBudget:
+        """The budget shared by every user of ``api_key``."""
+        ...
+
+
+def key_digest(api_key: str) -> str:
+    """How a key is named in budgets and logs: its sha256, never the key itself."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 class BudgetExhausted(Exception):
@@ -133,13 +195,14 @@ class RateBudget:
             left = min(left, max(0, self._server_remaining))
         return left
 
-    def wait_needed(self) -> float:
-        """Seconds until a send fits the budget (0 when it fits now)."""
+    def wait_needed(self, priority: Priority = Priority.WRITE) -> float:
+        """Seconds until a send of ``priority`` fits the budget (0 when it fits now)."""
         now = self._clock()
         self._forget_old_sends(now)
         waits = [0.0, self._blocked_until - now]
-        if len(self._sent) >= self.limit.limit:
-            waits.append(self._sent[0] + self.limit.window_seconds - now)
+        cap = self.limit.cap(priority)
+        if len(self._sent) >= cap:
+            waits.append(self._sent[len(self._sent) - cap] + self.limit.window_seconds - now)
         if self._server_remaining is not None:
             if now >= self._server_reset_at:
                 self._server_remaining = None
@@ -147,19 +210,26 @@ class RateBudget:
                 waits.append(self._server_reset_at - now)
         return max(waits)
 
-    async def acquire(self, max_wait: float) -> None:
+    async def acquire(self, max_wait: float, priority: Priority = Priority.WRITE) -> None:
         """Take one send from the budget, waiting at most ``max_wait`` seconds for it.
 
         Raises BudgetExhausted, before waiting, when the wait would be longer.
         """
         deadline = self._clock() + max_wait
-        while (wait := self.wait_needed()) > 0:
+        while (wait := self.wait_needed(priority)) > 0:
             if self._clock() + wait > deadline:
                 raise BudgetExhausted(wait)
             await self._sleep(wait)
         self._sent.append(self._clock())  # no await since the check: atomic on one loop
         if self._server_remaining is not None:
             self._server_remaining -= 1
+
+    async def done(self, ticket: int | None, status: int, headers: Mapping[str, str]) -> None:
+        """:meth:`note_response`, as :class:`KeyBudget` names it."""
+        self.note_response(status, headers)
+
+    async def abandoned(self, ticket: int | None) -> None:
+        """Nothing to do: the send already counts from when it was taken."""
 
     def note_response(self, status: int, headers: Mapping[str, str]) -> None:
         """Learn from Cal.com's rate-limit headers and from a 429."""
@@ -197,7 +267,7 @@ class RateBudgets:
 
     def for_key(self, api_key: str) -> RateBudget:
         """The budget shared by every user of ``api_key``."""
-        digest = hashlib.sha256(api_key.encode()).hexdigest()
+        digest = key_digest(api_key)
         budget = self._budgets.get(digest)
         if budget is None:
             budget = RateBudget(

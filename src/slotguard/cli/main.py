@@ -21,7 +21,7 @@ from slotguard.booking.offer import event_type_uses
 from slotguard.booking.privacy import Erasure, ForgetError, forget_customer
 from slotguard.booking.sync import NotACalcomCompany, sync_company
 from slotguard.calendar import CalendarUnreachable
-from slotguard.calendar.calcom import CalcomCalendar
+from slotguard.calendar.slot_cache import calcom_of
 from slotguard.observability import MULTIPROC_ENV, configure_logging, get_logger
 from slotguard.retell.tools import tool_definitions
 from slotguard.runtime import open_context
@@ -203,7 +203,10 @@ def emulator(
     ] = None,
     webhook_secret: Annotated[str | None, typer.Option(help="secret that signs them")] = None,
 ) -> None:
-    """Serve a local Cal.com API v2 emulator (event types 1001/1002/1003, key cal_test_emulator)."""
+    """Serve a local Cal.com API v2 emulator (event types 1001/1002/1003, key cal_test_emulator).
+
+    Like Cal.com it allows the key 120 requests per 60 s and answers 429 beyond that.
+    """
     from slotguard.testing import EmulatorConfig, WebhookSubscription, run_emulator
 
     hooks = () if webhook_url is None else (WebhookSubscription(webhook_url, webhook_secret),)
@@ -339,8 +342,8 @@ def calcom_event_types(
                 target = await CompanyRepository(session).by_slug(company)
             if target is None:
                 raise CliError(f"unknown company {company!r}")
-            calendar = ctx.calendar(target)
-            if not isinstance(calendar, CalcomCalendar):
+            calendar = calcom_of(ctx.calendar(target))
+            if calendar is None:
                 raise CliError(f"company {company!r} does not use Cal.com")
             types = await calendar.event_types()
             async with ctx.sessions() as session:

@@ -48,6 +48,7 @@ class Reason(enum.StrEnum):
     CALENDAR_UNREACHABLE = "calendar_unreachable"
     CALENDAR_REFUSED = "calendar_refused"  # the calendar said no; retrying will not help
     NEEDS_CONTACT = "needs_contact"  # the calendar needs an email or phone number to book
+    AVAILABILITY_UNKNOWN = "availability_unknown"  # no budget for a lookup, no earlier answer
     BUSY = "busy"  # the same request is still being processed elsewhere
 
 

@@ -183,6 +183,10 @@ CATALOGUE: dict[str, dict[tuple[str, str | None], str]] = {
             "error",
             "needs_contact",
         ): "Für die Buchung brauche ich noch Ihre E-Mail-Adresse oder eine Rückrufnummer. Wie erreichen wir Sie?",
+        (
+            "error",
+            "availability_unknown",
+        ): "Ich kann die freien Termine gerade nicht prüfen. Bitte fragen Sie in einem Moment noch einmal.",
         ("error", None): "Das hat leider nicht geklappt. {not_done}",
     },
     "en": {
@@ -278,6 +282,10 @@ CATALOGUE: dict[str, dict[tuple[str, str | None], str]] = {
             "error",
             "needs_contact",
         ): "To book, I need your email address or a callback number. How can we reach you?",
+        (
+            "error",
+            "availability_unknown",
+        ): "I cannot check availability right now. Please ask again in a moment.",
         ("error", None): "Sorry, that did not work. {not_done}",
     },
 }

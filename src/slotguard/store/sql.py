@@ -11,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's own ``INSERT`` construct, which has ``on_conflict_do_update``."""
+    if _dialect(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 def insert_ignore(session: AsyncSession, table: Any, conflict_columns: list[str]) -> Insert:
     """``INSERT … ON CONFLICT (cols) DO NOTHING`` for the session's dialect.
 

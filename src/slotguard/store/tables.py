@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -302,3 +303,68 @@ class LoginFailureRow(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     client: Mapped[str] = mapped_column(String(64))
     failed_at: Mapped[datetime] = mapped_column()
+
+
+class CalcomKeyRow(Base):
+    """One Cal.com API key (by sha256): the lock of its budget and Cal.com's block, if any."""
+
+    __tablename__ = "calcom_keys"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blocked_until: Mapped[float] = mapped_column(Float(precision=53), default=0.0)
+
+
+class CalcomSendRow(Base):
+    """One request sent (or about to be) on a key; it counts against the budget for a window.
+
+    ``sent_at`` is Unix time: while the request is in flight it lies in the future (the
+    latest moment it may still reach Cal.com), and the answer moves it to when it came.
+    """
+
+    __tablename__ = "calcom_sends"
+    __table_args__ = (Index("ix_calcom_sends_key_hash_sent_at", "key_hash", "sent_at"),)
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[float] = mapped_column(Float(precision=53))
+
+
+class SlotWindowVersionRow(Base):
+    """A company's calendar days ``[window_start, +7 d)``: bumped by every change we learn of."""
+
+    __tablename__ = "slot_window_versions"
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_start: Mapped[str] = mapped_column(String(10), primary_key=True)  # local ISO date
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SlotWindowRow(Base):
+    """Cal.com's free slots of one event type in one window, shared by every process.
+
+    Fresh while ``version`` equals the window's version and ``fetched_at`` is within the TTL;
+    ``lease_until`` (Unix time) marks the one lookup in flight for it (single flight).
+    """
+
+    __tablename__ = "slot_windows"
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_type_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    window_start: Mapped[str] = mapped_column(String(10), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    fetched_at: Mapped[float | None] = mapped_column(Float(precision=53))
+    slots: Mapped[list[str] | None] = mapped_column(JSON)
+    lease_until: Mapped[float] = mapped_column(Float(precision=53), default=0.0)
+
+
+class CalendarSyncRow(Base):
+    """The periodic sync of one company: who runs it (lease), when it last ran, what it found."""
+
+    __tablename__ = "calendar_syncs"
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    lease_until: Mapped[float] = mapped_column(Float(precision=53), default=0.0)
+    last_run_at: Mapped[datetime | None] = mapped_column()
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
+    last_findings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
