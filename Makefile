@@ -55,7 +55,7 @@ audit: $(STAMP) ## Offline dependency audit: the locks against security/advisori
 
 test: lint typecheck audit pytest ## Everything CI runs: lint, type-check, dependency audit, tests on both databases.
 
-BENCHES ?= decisions growth latency chaos failover
+BENCHES ?= decisions growth latency chaos failover calcom_budget
 
 bench: $(STAMP) ## Benchmarks on PostgreSQL (long); JSON to stdout and bench/results/NAME.json.
 	mkdir -p bench/results

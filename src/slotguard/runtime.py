@@ -16,6 +16,7 @@ import httpx
 from slotguard.booking.context import Context, utc_now
 from slotguard.calendar import CalendarProvider
 from slotguard.calendar.calcom import CalcomCalendar, CalcomClient
+from slotguard.calendar.ratelimit import RateLimit
 from slotguard.calendar.shared_budget import SharedBudgets
 from slotguard.calendar.slot_cache import CachedCalendar, SlotCache
 from slotguard.domain import Company
@@ -75,7 +76,8 @@ async def open_context(
         base_url=settings.calcom_base_url, timeout=settings.calcom_timeout_seconds
     )
     sessions = session_factory(engine)
-    budgets = SharedBudgets(sessions, in_flight_seconds=settings.calcom_timeout_seconds)
+    limit = RateLimit(limit=settings.calcom_rate_limit_per_minute)
+    budgets = SharedBudgets(sessions, limit, in_flight_seconds=settings.calcom_timeout_seconds)
     cache = SlotCache(sessions, ttl=settings.calcom_slots_ttl_seconds, metrics=own_metrics)
     try:
         yield Context(

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1, le=3650)
     # Free slots are shared by every process this long at most (0: ask Cal.com every time).
     calcom_slots_ttl_seconds: float = Field(default=20.0, ge=0, le=30)
+    # Cal.com's limit of one API key per minute (120 unless Cal.com raised it for the account).
+    calcom_rate_limit_per_minute: int = Field(default=120, ge=1)
     calendar_sync_interval_seconds: float = Field(default=300.0, ge=0, description="0: off")
     calendar_sync_days: int = Field(default=14, ge=1, le=90)
 
