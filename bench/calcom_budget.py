@@ -45,6 +45,7 @@ from tests.concurrency import processes
 from tests.signing import function_request
 
 from bench.harness import log, machine, scratch_database
+from bench.latency import _ms as percentiles_ms
 from slotguard.api import create_app
 from slotguard.observability import configure_logging
 from slotguard.settings import Settings
@@ -103,17 +104,6 @@ def _slot(n: int, first_day: int = 2) -> tuple[str, str]:
 
 def _requests(emulator: CalcomEmulator) -> Counter[str]:
     return Counter(f"{r.method} {r.route or r.path}" for r in emulator.request_log)
-
-
-def _ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    if not ordered:
-        return {}
-
-    def rank(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
-
-    return {"p50": rank(0.5), "p90": rank(0.9), "p99": rank(0.99), "max": rank(1.0)}
 
 
 async def _migrated(url: str) -> None:
@@ -218,7 +208,7 @@ async def burst(url: str, tenants: Path, say: Say) -> dict[str, Any]:
         "slot_lookups": sum(per_window.values()),
         "windows_looked_up": len(per_window),
         "max_lookups_per_event_type_and_window": max(per_window.values(), default=0),
-        "latency_ms": _ms([s for _r, s in replies]),
+        "latency_ms": percentiles_ms([s for _r, s in replies]),
         "goal": "0 unanswered, <= 2 lookups per event type and window",
         "goal_met": unanswered == 0 and max(per_window.values(), default=0) <= 2,
     }
@@ -290,11 +280,13 @@ async def workers(url: str, tenants: Path, minutes: float, say: Say) -> dict[str
         "calcom_statuses": {str(k): v for k, v in statuses.items()},
         "received_429": statuses.get(429, 0),
         "bookings_not_booked": refused,
-        "question_latency_client_ms": _ms([s for _r, s in questions]),
-        "question_latency_server_ms": _ms(own),
+        "question_latency_client_ms": percentiles_ms([s for _r, s in questions]),
+        "question_latency_server_ms": percentiles_ms(own),
         "peak_requests_in_any_60s": _peak(emulator),
         "goal": "0 x 429, 0 bookings refused for lack of budget, question p99 <= 50 ms own time",
-        "goal_met": statuses.get(429, 0) == 0 and refused == 0 and _ms(own).get("p99", 1e9) <= 50,
+        "goal_met": statuses.get(429, 0) == 0
+        and refused == 0
+        and percentiles_ms(own).get("p99", 1e9) <= 50,
     }
 
 
