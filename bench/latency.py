@@ -515,6 +515,9 @@ async def _serve_and_drive(
             "SLOTGUARD_RETELL_API_KEY": RETELL_KEY,
             "SLOTGUARD_CALCOM_BASE_URL": emulator_url,
             "SLOTGUARD_RECONCILE_INTERVAL_SECONDS": "0",
+            "SLOTGUARD_CALENDAR_SYNC_INTERVAL_SECONDS": "0",
+            # The emulator allows 10M a minute here (latency, not pacing, is measured).
+            "SLOTGUARD_CALCOM_RATE_LIMIT_PER_MINUTE": "10000000",
             # The function_call log line carries each call's server-side duration.
             "SLOTGUARD_LOG_LEVEL": "info",
         }
