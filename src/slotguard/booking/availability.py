@@ -25,7 +25,7 @@ from slotguard.booking.resolve import (
     requested_span,
     service_for,
 )
-from slotguard.calendar import CalendarUnreachable
+from slotguard.calendar import AvailabilityUnknown, CalendarUnreachable
 from slotguard.domain import Company, Reason, Service, TimeRange
 from slotguard.domain.salon import StaffMember
 from slotguard.domain.schedule import ScheduleProblem
@@ -56,9 +56,12 @@ async def check_availability(ctx: Context, call: CallRef, args: AvailabilityArgs
     span = requested_span(ctx, company, call, service, args.date, args.time)
     try:
         host = await host_for(ctx, company, service, span, person)
-    except CalendarUnreachable:  # say what was understood, and that nothing was read
+    except CalendarUnreachable as problem:  # say what was understood, and nothing was read
         local = span.start.astimezone(company.tz)
-        return error(Reason.CALENDAR_UNREACHABLE, requested_start=local)
+        why = Reason.CALENDAR_UNREACHABLE
+        if isinstance(problem, AvailabilityUnknown):  # no budget now: not "calendar down"
+            why = Reason.AVAILABILITY_UNKNOWN
+        return error(why, requested_start=local)
     if isinstance(host, Reply):
         return host
     facts = {} if host is None else {"staff": host.name}
