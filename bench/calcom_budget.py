@@ -103,7 +103,7 @@ def _slot(n: int, first_day: int = 2) -> tuple[str, str]:
 
 
 def _requests(emulator: CalcomEmulator) -> Counter[str]:
-    return Counter(f"{r.method} {r.route or r.path}" for r in emulator.request_log)
+    return Counter(r.route or f"{r.method} {r.path}" for r in emulator.request_log)
 
 
 async def _migrated(url: str) -> None:

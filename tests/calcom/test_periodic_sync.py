@@ -77,11 +77,11 @@ class TestPeriodicSync:
         """``serve`` with the sync on: metrics and the dashboard show the last run's findings."""
         await _lost_website_booking(stack)
         settings = stack.settings.model_copy(
-            update={"calendar_sync_interval_seconds": 60, "admin_token": SecretStr(ADMIN_TOKEN)}
+            update={"calendar_sync_interval_seconds": 8, "admin_token": SecretStr(ADMIN_TOKEN)}
         )
         with serve_in_thread(create_app(settings)) as base:
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                deadline = time.monotonic() + 20
+                deadline = time.monotonic() + 60
                 while not await stack.appointments():
                     assert time.monotonic() < deadline, "the sync did not run"
                     await asyncio.sleep(0.1)
@@ -90,7 +90,7 @@ class TestPeriodicSync:
                 login = await client.post("/dashboard/login", data={"token": ADMIN_TOKEN})
                 assert login.status_code in (200, 303)
                 page = (await client.get("/dashboard/companies/salon-cal")).text
-        assert 'slotguard_calendar_sync_runs_total{company="salon-cal",outcome="ok"} 1.0' in metrics
+        assert 'slotguard_calendar_sync_runs_total{company="salon-cal",outcome="ok"}' in metrics
         assert (
             'slotguard_calendar_sync_findings_total{company="salon-cal",kind="mirrored"} 1.0'
             in metrics

@@ -84,12 +84,15 @@ async def sync_one(ctx: Context, company: Company, *, interval: float, days: int
 
 
 async def run_forever(ctx: Context, *, interval: float, days: int) -> None:
-    """The in-process background task of every ``serve`` process (several are safe)."""
+    """The in-process background task of every ``serve`` process (several are safe).
+
+    The first round waits one tick, so a starting process serves calls first.
+    """
     while True:
+        await asyncio.sleep(min(TICK_SECONDS, interval))
         try:
             await run_due(ctx, interval=interval, days=days)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("calendar_sync_round_failed")
-        await asyncio.sleep(min(TICK_SECONDS, interval))
