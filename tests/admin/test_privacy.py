@@ -138,6 +138,24 @@ class TestForgetCustomer:
         assert bodies[applied.id] == '{"from_number":"[erased]","email":"[erased]","x":1}'
         assert bodies[waiting.id] == body
 
+    async def test_redacts_names_and_spoken_numbers(
+        self, engine: AsyncEngine, seeded: Seeded
+    ) -> None:
+        """The name and the number as spoken or formatted leave applied bodies too."""
+        company_id = await _company_id(engine, seeded.company)
+        spoken = "Ich bin Max Müller, 0151 12345678, also 015112345678 oder +49 151 12345678"
+        body = f'{{"transcript":"{spoken}","to":"4915112345678","other":"Erika, 030 1234"}}'
+        applied = await factories.add(engine, _event(company_id, body, processed=True))
+        await _forget(engine, "+4915112345678", company=seeded.company)
+        async with session_factory(engine)() as session:
+            redacted = await session.scalar(
+                select(WebhookEventRow.raw_body).where(WebhookEventRow.id == applied.id)
+            )
+        assert redacted == (
+            '{"transcript":"Ich bin [erased], [erased], also [erased] oder [erased]",'
+            '"to":"[erased]","other":"Erika, 030 1234"}'
+        )
+
     @pytest.mark.parametrize(
         ("phone", "company", "message"),
         [("not a number", None, "not a phone number"), (MAX_PHONE, "nope", "unknown company")],

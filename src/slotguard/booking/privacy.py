@@ -11,11 +11,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from slotguard.booking.resolve import normalise_phone
 from slotguard.observability import mask_phone
 from slotguard.store.privacy import PrivacyRepository
+
+# Area codes (and mobile prefixes) without the leading 0 have two to five digits.
+AREA_CODE_DIGITS = (2, 5)
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -62,6 +66,18 @@ def e164(phone: str) -> str:
     return normal
 
 
+def spoken_forms(number: str) -> list[str]:
+    """``number`` as callers and agents write it: E.164, digits only, and national or
+    international with one space after the area code, however long that code is
+    ("+4915112345678", "015112345678", "0151 12345678", "+49 151 12345678", …)."""
+    parsed = phonenumbers.parse(number)
+    country, rest = str(parsed.country_code), str(parsed.national_number)
+    forms = {number, number.lstrip("+"), "0" + rest}
+    for split in range(AREA_CODE_DIGITS[0], AREA_CODE_DIGITS[1] + 1):
+        forms |= {f"0{rest[:split]} {rest[split:]}", f"+{country} {rest[:split]} {rest[split:]}"}
+    return sorted(forms)
+
+
 async def forget_customer(
     sessions: async_sessionmaker[AsyncSession], phone: str, company: str | None, now: datetime
 ) -> Erasure:
@@ -77,7 +93,7 @@ async def forget_customer(
         for customer_id, company_id in ids:
             kept = await repo.history(customer_id)
             customers.append((customer_id, companies[company_id], *kept))
-        needles = [number, *await repo.contacts([cid for cid, _ in ids])]
+        needles = [*spoken_forms(number), *await repo.contacts([cid for cid, _ in ids])]
         await repo.erase_customers([cid for cid, _ in ids], now)
         calls = await repo.mask_calls(list(companies), number, now)
         events = await repo.redact_events(None if company is None else list(companies), needles)

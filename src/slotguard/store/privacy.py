@@ -19,6 +19,8 @@ from slotguard.store.tables import (
 
 # What replaces a phone number or an email address inside a stored webhook body.
 ERASED = "[erased]"
+# The shortest name blanked out of stored bodies; shorter ones are too likely inside words.
+MIN_NAME_LENGTH = 4
 
 
 def erased_phone(phone: str) -> str:
@@ -85,6 +87,8 @@ class PrivacyRepository:
         if not needles:
             return 0
         body: ColumnElement[str] = WebhookEventRow.raw_body.expression
+        # Longest first: "+4915112345678" must go whole before "4915112345678" is looked for.
+        needles = sorted(set(needles), key=len, reverse=True)
         for needle in needles:
             body = func.replace(body, needle, ERASED)
         result = await self.session.execute(
@@ -99,11 +103,16 @@ class PrivacyRepository:
         return int(getattr(result, "rowcount", 0))
 
     async def contacts(self, customer_ids: Sequence[int]) -> list[str]:
-        """The emails of these customers (to blank them out of stored bodies too)."""
-        query = select(CustomerRow.email).where(
-            CustomerRow.id.in_(customer_ids), CustomerRow.email.is_not(None)
-        )
-        return [e for e in await self.session.scalars(query) if e]
+        """The emails and names of these customers (to blank them out of stored bodies too).
+
+        Names shorter than MIN_NAME_LENGTH are left: "Li" would erase parts of other words.
+        """
+        query = select(CustomerRow.email, CustomerRow.name).where(CustomerRow.id.in_(customer_ids))
+        found: list[str] = []
+        for email, name in await self.session.execute(query):
+            found += [email] if email else []
+            found += [name] if name and len(name) >= MIN_NAME_LENGTH else []
+        return found
 
 
 def _in_companies(company_ids: Sequence[int] | None) -> ColumnElement[bool]:
