@@ -83,12 +83,12 @@ class TestAvailabilityOptions:
         )
 
     async def test_three_options_english(self, phone: Phone) -> None:
-        """English: 'on Thursday, November 26 at 8 am, 8:30 am or 9 am'."""
+        """English: 'Thursday, November 26 at 8 am, 8:30 am or 9 am'."""
         reply = await phone.call(
             "check_availability", {"service": "Checkup", "date": "tomorrow"}, agent_id="agent_en"
         )
         assert reply["status"] == "available"
-        assert reply["message"] == "I have on Thursday, November 26 at 8 am, 8:30 am or 9 am."
+        assert reply["message"] == "I could offer Thursday, November 26 at 8 am, 8:30 am or 9 am."
 
     async def test_time_inside_date(self, phone: Phone) -> None:
         """'morgen um 14 Uhr' asks about that time."""

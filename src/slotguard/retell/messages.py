@@ -199,7 +199,7 @@ CATALOGUE: dict[str, dict[tuple[str, str | None], str]] = {
         ("ok", "none"): "You have no upcoming appointments.",
         ("ok", "none_that_day"): "You have no appointment that day. {next}",
         ("available", None): "The appointment {when}{with_staff} is free.",
-        ("available", "slots"): "I have {options}.",
+        ("available", "slots"): "I could offer {options}.",
         ("unavailable", None): "Sorry, the appointment {when} is already taken. {offer}",
         ("unavailable", "slot_taken"): "Sorry, the appointment {when} is already taken. {offer}",
         ("unavailable", "day_full"): "Sorry, that day is fully booked. {offer}",
@@ -380,7 +380,11 @@ def options(
         if said is not None and first.date() == said.date():
             groups.append(f"{_AT[language]} {clocks}" if language == "de" else clocks)
         else:
-            on_day = f"{_ON[language]} {day(first, language)}"
+            on_day = (
+                f"{_ON[language]} {day(first, language)}"
+                if language == "de"
+                else day(first, language)
+            )
             groups.append(f"{on_day} {_AT[language]} {clocks}")
     return choice(groups, language)
 
