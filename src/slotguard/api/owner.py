@@ -113,6 +113,7 @@ async def company_view(ctx: Context, company: Company, lang: str) -> dict[str, A
         admin = AdminRepository(session)
         owner = OwnerViewRepository(session)
         appointments = await admin.appointments(week, 200)
+        keys = await owner.staff_keys(a.id for a in appointments)
         decisions = await admin.decisions(DecisionFilter(company.id, findings_only=True), 25)
         names = await owner.customer_names(d.customer_id for d in decisions)
         call_backs = await owner.call_backs(company.id, now - timedelta(days=CALL_BACK_DAYS))
@@ -126,8 +127,10 @@ async def company_view(ctx: Context, company: Company, lang: str) -> dict[str, A
         )
         days.setdefault(label, []).append(appointment)
     last_ok = ctx.metrics.calcom_last_ok.get(company.slug)
+    staff_names = {member.key: member.name for member in company.staff}
     return {
         "week": days,
+        "staff": {i: staff_names.get(key, key) for i, key in keys.items()},
         "decisions": [(d, names.get(d.customer_id) if d.customer_id else None) for d in decisions],
         "call_backs": call_backs,
         "prevented": stats.layer2_preventions + stats.layer3_catches,

@@ -45,6 +45,18 @@ class OwnerViewRepository:
         )
         return {int(i): name for i, name in rows}
 
+    async def staff_keys(self, ids: Iterable[int]) -> dict[int, str]:
+        """The person (staff key) each of the given appointments is with, where one is."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(AppointmentRow.id, AppointmentRow.staff_key).where(
+                AppointmentRow.id.in_(wanted), AppointmentRow.staff_key.is_not(None)
+            )
+        )
+        return {int(i): str(key) for i, key in rows}
+
     async def call_backs(self, company_id: int, since: datetime) -> list[CallBack]:
         """Failed-after-pending bookings and anonymous calls without a booking, newest first."""
         a = AppointmentRow
