@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -183,8 +184,7 @@ def test_postgres_block(pg_url: str, tmp_path: Path) -> None:
                 print((tmp_path / "serve.log").read_text()[-3000:])
                 raise
             finally:
-                os.killpg(server.pid, 15)
-                out, _ = server.communicate(timeout=30)
+                out = _stop(server)
         assert ready.status_code == 200, (tmp_path / "serve.log").read_text()
         assert out.startswith("empty database: created the schema at revision "), out
     finally:
@@ -202,3 +202,14 @@ def test_python_versions_agree() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert f"OLDEST_PYTHON:-python{oldest}}}" in ci
     assert f"NEWEST_VERSION={newest}\n" in ci
+
+
+def _stop(server: subprocess.Popen[str]) -> str:
+    """SIGTERM the block's process group; SIGKILL it if four workers take over a minute."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        out, _ = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        out, _ = server.communicate()
+    return out
