@@ -153,7 +153,8 @@ class TestOneBudget:
             )
         )
         outcomes = Counter((r["status"], r.get("reason")) for r in replies)
-        assert set(outcomes) <= {("available", None), ("error", "availability_unknown")}, outcomes
+        answered = {"available", "unavailable"}  # unavailable: a holiday far ahead, say
+        assert all(s in answered or r == "availability_unknown" for s, r in outcomes), outcomes
         assert outcomes[("available", None)] >= 90  # reads used their share of the minute
         assert [b["status"] for b in bookings] == ["booked"] * 5, bookings
         statuses = _answered(emulator)

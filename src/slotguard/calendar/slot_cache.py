@@ -138,7 +138,9 @@ class SlotCache:
                     if cached
                     else await repo.current_version(company_id, start)
                 )
-                claimed = await repo.claim(*key, now, now + LEASE_SECONDS)
+                claimed = await repo.claim(
+                    *key, now, now + LEASE_SECONDS, fresh_since=now - self.ttl, version=version
+                )
             if claimed:
                 return await self._fetch(key, window, fetch, version, cached)
             if now >= give_up:

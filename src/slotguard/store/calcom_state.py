@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.store.sql import advisory_xact_lock, dialect_insert
@@ -128,11 +128,22 @@ class SlotWindowRepository:
         return int(found or 0)
 
     async def claim(
-        self, company_id: int, event_type_id: int, start: str, now: float, until: float
+        self,
+        company_id: int,
+        event_type_id: int,
+        start: str,
+        now: float,
+        until: float,
+        *,
+        fresh_since: float,
+        version: int,
     ) -> bool:
-        """Take the lease of the window's lookup unless another holds it; True when taken."""
+        """Take the lease of the window's lookup unless another holds it, or another lookup
+        stored an answer fetched since ``fresh_since`` for ``version`` meanwhile."""
         key = {"company_id": company_id, "event_type_id": event_type_id, "window_start": start}
-        return await _claim(self.session, SlotWindowRow, key, now, until, version=-1)
+        row = SlotWindowRow
+        stale = or_(row.fetched_at.is_(None), row.fetched_at < fresh_since, row.version != version)
+        return await _claim(self.session, row, key, now, until, stale, version=-1)
 
     async def store(
         self,
@@ -213,14 +224,22 @@ class SyncRepository:
 
 
 async def _claim(
-    session: AsyncSession, table: Any, key: dict[str, Any], now: float, until: float, **new: Any
+    session: AsyncSession,
+    table: Any,
+    key: dict[str, Any],
+    now: float,
+    until: float,
+    also: Any = None,
+    **new: Any,
 ) -> bool:
     """Create the row holding a lease until ``until``, or take its lease over if it ran out
-    before ``now``; True when this caller holds the lease. ``new`` fills a row created here."""
+    before ``now`` (and ``also`` holds); True when this caller holds the lease. ``new`` fills
+    a row created here."""
     insert = dialect_insert(session, table).values(**key, **new, lease_until=until)
+    condition = table.lease_until < now if also is None else and_(table.lease_until < now, also)
     statement = insert.on_conflict_do_update(
         index_elements=list(key),
         set_={"lease_until": until},
-        where=table.lease_until < now,
+        where=condition,
     ).returning(table.lease_until)
     return (await session.execute(statement)).first() is not None
