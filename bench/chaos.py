@@ -59,6 +59,7 @@ from bench.chaos_scenarios import (
 )
 from slotguard.booking import reconcile
 from slotguard.booking.sync import sync_company
+from slotguard.calendar.provider import RESERVATION_METADATA_KEY
 from slotguard.domain import ACTIVE_STATUSES
 from slotguard.observability import configure_logging
 from slotguard.retell.signature import sign
@@ -251,6 +252,7 @@ class Exchange:
     reason: str | None
     seconds: float
     repeat: bool
+    appointment_id: int | None = None
 
 
 @dataclass
@@ -301,9 +303,13 @@ class Lines:
         seconds = time.perf_counter() - started
         if reply["status"] == "http_error":
             self.http_errors.append(f"{function} {call_id}: {reply['reason']}")
+        appointment = reply.get("appointment") or {}
         self.exchanges.append(
-            Exchange(function, kind.value, reply["status"], reply.get("reason"), seconds, repeat)
-        )
+            Exchange(
+                function, kind.value, reply["status"], reply.get("reason"), seconds, repeat,
+                appointment.get("id"),
+            )
+        )  # fmt: skip
         return reply
 
     def website(self, wish: Wish, kind: Kind) -> bool:
@@ -431,9 +437,16 @@ async def _run_on(
             await weather.calm()
         say("calls done; waiting for webhooks")
         await _webhooks_finished(emulator)
-        settled = await _settle(url, emulator_url, plan, say)
+        settled = await _settle(url, emulator_url, plan, say, sync=False)
+        # Production runs no final sync: what slotguard made must hold before it, too.
+        before = await _check(url, emulator, plan, ours_only=True)
+        settled_after = await _settle(url, emulator_url, plan, say, sync=True)
+        settled = {k: [settled[k], settled_after[k]] for k in settled}
         checks = await _check(url, emulator, plan)
+        checks["failed_after_pending"] = await _failed_after_pending(url, lines, checks)
     report = _report(plan, options, lines, weather, emulator, settled, checks)
+    report["invariants_before_sync"] = before["invariants"]
+    report["violations"] += [f"before sync: {v}" for v in before["violations"]]
     report["calls_seconds"] = round(calls_seconds, 1)
     report["webhooks"]["unrouted"] = router.unrouted
     report["violations"] += [f"harness: {e}" for e in harness_errors]
@@ -474,9 +487,9 @@ async def _webhooks_finished(emulator: CalcomEmulator, seconds: float = 120.0) -
 
 
 async def _settle(
-    url: str, emulator_url: str, plan: Plan, say: Callable[[str], None]
+    url: str, emulator_url: str, plan: Plan, say: Callable[[str], None], *, sync: bool
 ) -> dict[str, Any]:
-    """Reconcile until nothing is pending, sync every salon once, reconcile again."""
+    """Reconcile until nothing is pending; with ``sync``, then sync every salon and reconcile."""
     os.environ.update(plan.secrets())  # the Cal.com client reads each salon's key from here
     settings = Settings(
         database_url=url,
@@ -488,12 +501,13 @@ async def _settle(
     synced: Counter[str] = Counter()
     async with open_context(settings) as ctx:
         rounds = await _reconcile_until_clear(ctx, totals)
-        async with ctx.sessions() as session:
-            companies = {c.slug: c for c in await CompanyRepository(session).all()}
-        for tenant in plan.tenants:
-            since, until = tenant.window()
-            synced += await sync_company(ctx, companies[tenant.slug], since, until)
-        rounds += await _reconcile_until_clear(ctx, totals)
+        if sync:
+            async with ctx.sessions() as session:
+                companies = {c.slug: c for c in await CompanyRepository(session).all()}
+            for tenant in plan.tenants:
+                since, until = tenant.window()
+                synced += await sync_company(ctx, companies[tenant.slug], since, until)
+            rounds += await _reconcile_until_clear(ctx, totals)
     say(f"settled: {rounds} reconciler rounds {dict(totals)}; sync {dict(synced)}")
     return {"reconcile_rounds": rounds, "reconciled": dict(totals), "sync": dict(synced)}
 
@@ -517,6 +531,43 @@ async def _reconcile_until_clear(ctx: Any, totals: Counter[str]) -> int:
 # -- the invariants --------------------------------------------------------------------------
 
 
+async def _failed_after_pending(url: str, lines: Lines, checks: dict[str, Any]) -> dict[str, int]:
+    """Bookings answered ``pending`` that ended failed: (slot taken by another booking, not).
+
+    The goal is zero unless the slot was taken meanwhile; a failure with the slot free is a
+    booking the service lost, and a violation.
+    """
+    promised = {
+        e.appointment_id
+        for e in lines.exchanges
+        if e.function == "book_appointment" and e.status == "pending" and e.appointment_id
+    }
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            rows = list(await session.scalars(select(AppointmentRow)))
+    finally:
+        await engine.dispose()
+    active = [r for r in rows if r.status in ACTIVE and r.deleted_at is None]
+    taken = free = 0
+    for row in rows:
+        if row.id not in promised or row.status != "failed":
+            continue
+        if any(
+            o.company_id == row.company_id
+            and o.starts_at < row.ends_at
+            and row.starts_at < o.ends_at
+            for o in active
+        ):
+            taken += 1
+        else:
+            free += 1
+            checks["violations"].append(
+                f"appointment {row.id} failed after a pending answer with its slot free"
+            )
+    return {"promised": len(promised), "failed_slot_taken": taken, "failed_slot_free": free}
+
+
 def _overlapping(items: list[tuple[datetime, datetime, Any]]) -> Iterable[tuple[Any, Any]]:
     """Every overlapping pair (half-open spans)."""
     ordered = sorted(items, key=lambda item: item[0])
@@ -527,7 +578,11 @@ def _overlapping(items: list[tuple[datetime, datetime, Any]]) -> Iterable[tuple[
             yield a, b
 
 
-async def _check(url: str, emulator: CalcomEmulator, plan: Plan) -> dict[str, Any]:
+async def _check(
+    url: str, emulator: CalcomEmulator, plan: Plan, *, ours_only: bool = False
+) -> dict[str, Any]:
+    """The invariants; ``ours_only`` checks only the bookings slotguard made (before the sync,
+    a website booking whose webhook was lost is legitimately not mirrored yet)."""
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
@@ -540,6 +595,9 @@ async def _check(url: str, emulator: CalcomEmulator, plan: Plan) -> dict[str, An
     finally:
         await engine.dispose()
     bookings = emulator.bookings
+    if ours_only:
+        bookings = [b for b in bookings if RESERVATION_METADATA_KEY in b.metadata]
+        rows = [r for r in rows if r.source == "agent"]
     by_uid: dict[str, list[AppointmentRow]] = defaultdict(list)
     for row in rows:
         if row.calcom_booking_uid:
@@ -742,6 +800,11 @@ def _calcom_figures(emulator: CalcomEmulator) -> dict[str, Any]:
         if made
         else None,
         "reservations_sent_more_than_once": sum(1 for n in keys.values() if n > 1),
+        # A pending create that never reached Cal.com is sent once more with the same key;
+        # one key must never become two bookings.
+        "reservations_booked_more_than_once": sum(
+            1 for n in Counter(b.metadata["slotguard_reservation"] for b in made).values() if n > 1
+        ),
     }
 
 

@@ -284,6 +284,17 @@ class Metrics:
         # (epoch seconds) and the budget left then; this process's view only.
         self.calcom_last_ok: dict[str, float] = {}
         self.calcom_budget_left: dict[str, int] = {}
+        self.failed_after_pending = Counter(
+            "slotguard_failed_after_pending_total",
+            "Bookings that failed after the caller was told they were being confirmed.",
+            registry=r,
+        )
+        self.callbacks_needed = Gauge(
+            "slotguard_callbacks_needed",
+            "Failed bookings whose caller was told 'being confirmed' and awaits a call back.",
+            registry=r,
+            multiprocess_mode="max",
+        )
         self.idempotent_replays = Counter(
             "slotguard_idempotent_replays_total",
             "Function calls answered from a stored reply instead of being run again.",

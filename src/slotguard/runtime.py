@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -89,6 +89,8 @@ async def open_context(
                 CalcomClient(http, budgets=budgets), own_metrics, env, cache=cache
             ),
             environ=env,
+            replay_window=timedelta(seconds=settings.replay_window_seconds),
+            claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
         )
     finally:
         await http.aclose()

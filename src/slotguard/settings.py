@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     calcom_rate_limit_per_minute: int = Field(default=120, ge=1)
     calendar_sync_interval_seconds: float = Field(default=300.0, ge=0, description="0: off")
     calendar_sync_days: int = Field(default=14, ge=1, le=90)
+    # A repeated function call within this window is a retry and gets the first answer again:
+    # Retell's tool timeout (20 s) times its three tries. Later repeats run afresh.
+    replay_window_seconds: float = Field(default=60.0, ge=0)
+    # A request that holds its key longer than this crashed; a retry takes over. Shorter than
+    # the 20 s tool timeout, longer than a create (the Cal.com timeout) normally takes.
+    claim_timeout_seconds: float = Field(default=15.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

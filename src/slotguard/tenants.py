@@ -318,3 +318,27 @@ def _child(node: Any, part: str | int) -> Any:
     if isinstance(node, dict):
         return node.get(str(part))
     return None
+
+
+def length_mismatches(company: CompanySpec, lengths: Mapping[int, int | None]) -> list[str]:
+    """Services whose duration differs from their Cal.com event type's length (``lengths``).
+
+    Cal.com books an event type's own length, so a 45-minute service on a 60-minute event type
+    would hold the wrong span there; each mismatch is one readable line.
+    """
+    durations = {s.name: s.duration_minutes for s in company.services}
+    uses = [(s.name, s.calcom_event_type_id) for s in company.services]
+    uses += [(name, t) for p in company.staff for name, t in p.calcom_event_type_ids.items()]
+    problems: list[str] = []
+    for name, event_type in uses:
+        if event_type is None or name not in durations:
+            continue
+        length = lengths.get(event_type)
+        if length is None and event_type not in lengths:
+            problems.append(f"{company.slug}: {name}: Cal.com has no event type {event_type}")
+        elif length is not None and length != durations[name]:
+            problems.append(
+                f"{company.slug}: {name} lasts {durations[name]} min, "
+                f"its Cal.com event type {event_type} {length} min"
+            )
+    return problems

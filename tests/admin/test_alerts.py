@@ -152,7 +152,12 @@ class TestPromtool:
         cases = {name: [_expected(*annotations[name])] for name in annotations}
         cases["SlotguardDown"] = [_expected(*annotations["SlotguardDown"], extra=target)]
         cases["SlotguardAbsent"] = []  # the target exists, though down
-        quiet = {"SlotguardLayer3Catches": [], "SlotguardCalcomErrorRate": [], "SlotguardDown": []}
+        quiet = {
+            "SlotguardLayer3Catches": [],
+            "SlotguardCalcomErrorRate": [],
+            "SlotguardDown": [],
+            "SlotguardCallbackNeeded": [],
+        }
         # No target at all: only the absence alerts.
         quiet["SlotguardAbsent"] = [
             _expected(*annotations["SlotguardAbsent"], extra={"job": "slotguard"})
@@ -200,6 +205,7 @@ LOUD = {
     f'{_D}{{layer="3",result="flagged",reason="external_duplicate",action="flagged"}}': "0+1x30",
     'slotguard_false_positives_total{layer="2",reason="overlapping"}': "0+1x30",
     "slotguard_oldest_pending_appointment_seconds": "0+60x30",
+    "slotguard_callbacks_needed": "1x30",
     f'{_CAL}{{provider="calcom",endpoint="bookings.create",outcome="ok"}}': "0+10x30",
     f'{_CAL}{{provider="calcom",endpoint="bookings.create",outcome="server_error"}}': "0+2x30",
     'up{job="slotguard",instance="slotguard:8000"}': "0x30",
@@ -208,4 +214,5 @@ QUIET = {
     # Every booking's webhook echo is routine; a trickle of errors on little traffic is noise.
     f'{_D}{{layer="3",result="merged",reason="known_booking_uid",action="ignored"}}': "0+5x30",
     f'{_CAL}{{provider="calcom",endpoint="slots",outcome="transport_error"}}': "0+1x30",
+    "slotguard_callbacks_needed": "0x30",
 }

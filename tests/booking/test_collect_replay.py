@@ -20,7 +20,7 @@ class TestCollectReplay:
     async def test_retry_replays_checks_not_availability(
         self, db_url: str, engine: AsyncEngine
     ) -> None:
-        """Within five minutes the duplicate checks are replayed but the slot is read afresh:
+        """Within the replay window the duplicate checks are replayed but the slot is read afresh:
         once someone else took it, the retry does not say "frei"; later it is asked anew."""
         await apply_test_tenants(engine)
         clock = {"now": NOW}
@@ -51,3 +51,19 @@ class TestCollectReplay:
         assert "ist frei" not in retried["message"]
         assert mine["status"] == "booked"
         assert (later["status"], later["reason"]) == ("refused", "exact_duplicate")
+
+    async def test_a_change_in_the_same_call_ends_the_replay(
+        self, db_url: str, engine: AsyncEngine
+    ) -> None:
+        """collect, book, collect again in one call: the second collect sees the booking."""
+        await apply_test_tenants(engine)
+        settings = Settings(
+            database_url=db_url, retell_api_key=RETELL_KEY, reconcile_interval_seconds=0
+        )
+        async with lifespan_client(create_app(settings, clock=lambda: NOW)) as client:
+            phone = Phone(client)
+            first = await phone.call("collect_appointment_data", ARGS)
+            assert (await phone.call("book_appointment", ARGS))["status"] == "booked"
+            again = await phone.call("collect_appointment_data", ARGS)
+        assert first["status"] == "ok"
+        assert (again["status"], again["reason"]) == ("refused", "exact_duplicate")

@@ -50,9 +50,23 @@ class TestReconcileLocal:
         assert row is not None and row.status == "booked"
         assert layer3 == "reservation_matched"
 
-    async def test_absent_pending_fails(self, engine: AsyncEngine) -> None:
-        """A pending row the calendar never saw is released as failed."""
+    async def test_absent_pending_is_sent_once_more(self, engine: AsyncEngine) -> None:
+        """A pending row the calendar never saw still holds its slot: sent again, booked."""
         appointment_id = await _stuck(engine, confirmed=False)
+        report = await reconcile.run_once(_ctx(engine), grace=timedelta(minutes=2))
+        assert (report.booked, report.failed) == (1, 0)
+        async with session_factory(engine)() as s:
+            row = await s.get(AppointmentRow, appointment_id)
+        assert row is not None and row.status == "booked" and row.resent_at is not None
+        assert not row.needs_callback
+
+    async def test_absent_after_its_resend_fails(self, engine: AsyncEngine) -> None:
+        """Sent again once already and still absent: failed, and the slot is released."""
+        appointment_id = await _stuck(engine, confirmed=False)
+        async with session_factory(engine)() as s, s.begin():
+            row = await s.get(AppointmentRow, appointment_id)
+            assert row is not None
+            row.resent_at = NOW - timedelta(minutes=5)
         report = await reconcile.run_once(_ctx(engine), grace=timedelta(minutes=2))
         assert (report.booked, report.failed) == (0, 1)
         async with session_factory(engine)() as s:

@@ -90,18 +90,22 @@ class TestBooking:
         assert (row.status, row.calcom_booking_uid) == ("booked", stack.emulator.bookings[0].uid)
         assert stack.creates() == 1
 
-    async def test_500_on_create_is_settled_without_second_create(self, stack: Stack) -> None:
-        """A 500 is ambiguous: pending, then the reconciler sees no booking and frees the slot."""
+    async def test_500_on_create_is_sent_once_more_with_the_same_key(self, stack: Stack) -> None:
+        """A 500 is ambiguous: pending; no booking carries our key, so the create goes once more."""
         stack.emulator.faults.fail_next(status=500, route="POST /v2/bookings")
         reply = await stack.call("book_appointment", ARGS)
         assert reply["status"] == "pending"
         async with open_context(stack.settings) as ctx:
             report = await reconcile.run_once(ctx, grace=timedelta(0))
-        assert report.failed == 1
-        assert stack.creates() == 1 and stack.emulator.bookings == []
+        assert (report.booked, report.failed) == (1, 0)
+        [booking] = stack.emulator.bookings
+        [row] = await stack.appointments()
+        assert stack.creates() == 2
+        assert booking.metadata == {"slotguard_reservation": row.reservation_key}
+        assert (row.status, row.calcom_booking_uid) == ("booked", booking.uid)
         retry = await stack.call("book_appointment", ARGS, call_id="call_2")
-        assert retry["status"] == "booked"
-        assert stack.creates() == 2 and len(stack.emulator.bookings) == 1
+        assert (retry["status"], retry["reason"]) == ("refused", "exact_duplicate")
+        assert stack.creates() == 2
 
     async def test_429_storm(self, stack: Stack) -> None:
         """A burst of 429s on create leads to one attempt, a clear reply, and no duplicate."""
@@ -135,6 +139,7 @@ class TestExternalBookings:
         stack.emulator.book_directly(
             START + timedelta(minutes=15),
             event_type_id=1002,
+            name=ARGS["customer_name"],  # the same person, booking again on the website
             phone_number=CALLER,
             email=None,
             check=False,

@@ -78,3 +78,32 @@ class TestCalcomCommands:
             2,
             "slotguard: error: unknown company 'nope'",
         )
+
+
+class TestLengthCheck:
+    """``tenants apply --check-calcom``: a service and its event type last equally long."""
+
+    def test_matching_lengths_apply(
+        self, env: dict[str, str], tmp_path: Path, emulator: CalcomEmulator
+    ) -> None:
+        """30, 60 and 45 minutes on event types of 30, 60 and 45: applied."""
+        done = _cli(
+            "tenants", "apply", env["SLOTGUARD_CONFIG"], "--check-calcom", env=env, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        assert "unchanged" in done.stdout
+        assert emulator.count("GET", "/v2/event-types") == 1
+
+    def test_a_different_length_is_refused(
+        self, env: dict[str, str], tmp_path: Path, emulator: CalcomEmulator
+    ) -> None:
+        """Färben for 50 minutes on a 45-minute event type: nothing applied, the line says why."""
+        wrong = tmp_path / "wrong.toml"
+        text = CALCOM_TENANTS.replace("duration_minutes = 45", "duration_minutes = 50")
+        wrong.write_text(text, encoding="utf-8")
+        done = _cli("tenants", "apply", str(wrong), "--check-calcom", env=env, cwd=tmp_path)
+        assert done.returncode != 0
+        assert "Färben lasts 50 min, its Cal.com event type 1003 45 min" in done.stderr
+        assert "nothing applied" in done.stderr
+        again = _cli("tenants", "apply", env["SLOTGUARD_CONFIG"], env=env, cwd=tmp_path)
+        assert "0 updated" in again.stdout  # the wrong file changed nothing

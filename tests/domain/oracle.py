@@ -113,7 +113,7 @@ def early_warning(
 ) -> Verdict:
     """Layer 1: any appointment that local day, else an upcoming same service in the window.
 
-    "Within the window" is read as strictly less than ``window_days`` × 24 h away, before or
+    "Within the window" is read as at most ``window_days`` × 24 h away (inclusive), before or
     after the requested start; "upcoming" as starting at or after ``now``.
     """
     mine = _counting(request, existing)
@@ -128,7 +128,7 @@ def early_warning(
         for a in mine
         if a.service_id == request.service_id
         and _seconds(a.span.start) >= _seconds(now)
-        and abs(_seconds(a.span.start) - wanted) < reach
+        and abs(_seconds(a.span.start) - wanted) <= reach
     ]
     if upcoming:
         return _warning("same_service_upcoming", upcoming)

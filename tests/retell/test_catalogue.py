@@ -96,6 +96,10 @@ def _reply(status: str, key: str | None, **extra: object) -> Reply:
         listed = None
     if key == "slots":
         start = None
+    if status == "ambiguous" or (status == "not_found" and key == "appointments"):
+        listed = many  # the candidates, or the caller's upcoming appointments
+    if key == "existing_hidden":  # someone else's appointment under the same email
+        reason, facts["existing_hidden"] = Reason.EXACT_DUPLICATE, True
     if status == "error" and reason is None and key is not None:  # a problem's own sentence
         reason, facts["problem"] = Reason.INVALID_ARGUMENT, key
     return Reply(

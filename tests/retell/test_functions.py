@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -139,8 +140,8 @@ class TestIdempotencyKeys:
         """A key older than its expiry is deleted by the periodic purge; a fresh one stays."""
         await phone.call("book_appointment", {**CUT, "date": "2026-11-27", "time": "11:00"})
         sessions = session_factory(engine)
-        later = Context(engine=engine, sessions=sessions, clock=lambda: NOW + timedelta(hours=73))
-        fresh = Context(engine=engine, sessions=sessions, clock=lambda: NOW + timedelta(hours=1))
+        later = Context(engine=engine, sessions=sessions, clock=lambda: NOW + timedelta(hours=2))
+        fresh = Context(engine=engine, sessions=sessions, clock=lambda: NOW + timedelta(minutes=30))
         assert await idempotency.purge_expired(fresh) == 0
         assert await idempotency.purge_expired(later) == 1
         async with sessions() as s:
@@ -168,6 +169,15 @@ class TestRetellTools:
         assert book["url"] == "https://sg.example/retell/functions/book_appointment"
         assert book["parameters"]["required"] == ["customer_name", "service", "date", "time"]
         assert book["parameters"]["properties"]["confirm_duplicate"]["type"] == "boolean"
+
+    @pytest.mark.parametrize("language", ["de", "en"])
+    def test_changes_tell_the_agent_to_ask_which_one(self, language: str) -> None:
+        """Cancel and reschedule name the not_found and ambiguous answers; check the household."""
+        tools = {t["name"]: t for t in tool_definitions("https://sg.example/", language)}
+        for name in ("cancel_appointment", "reschedule_appointment"):
+            assert "ambiguous" in tools[name]["description"]
+            assert "not_found" in tools[name]["description"]
+        assert "household" in tools["check_customer"]["description"]
 
     def test_cli_prints_json(self) -> None:
         """The command prints valid JSON in German by default."""

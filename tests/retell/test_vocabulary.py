@@ -8,11 +8,11 @@ from slotguard.booking.replies import Reply, Status
 from slotguard.domain import Reason
 from slotguard.retell.messages import MESSAGES, render
 
-# Keys that pick a variant of a sentence without being a reply reason: listing replies and
-# the time-parse problems of an invalid_argument error.
+# Keys that pick a variant of a sentence without being a reply reason: listing replies, the
+# time-parse problems of an invalid_argument error, a match through someone else's email.
 VARIANTS = {
     "appointments", "none", "none_that_day", "slots", "availability_unknown", "missing",
-    "in_past", "nonexistent_time", "invalid_email", "too_far_ahead",
+    "in_past", "nonexistent_time", "invalid_email", "too_far_ahead", "existing_hidden",
 }  # fmt: skip
 
 

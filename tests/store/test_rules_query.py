@@ -272,14 +272,15 @@ class TestExamineMatchesPureRules:
         assert refused == (Reason.EXACT_DUPLICATE, (row,))
 
     async def test_same_service_upcoming_within_the_window(self, engine: AsyncEngine) -> None:
-        """Only the upcoming same-service row less than 30 days away is mentioned."""
+        """Upcoming same-service rows at most 30 days away (inclusive) are mentioned."""
         w = await world(engine)
         near = await w.book(berlin(12, 12, 10))
         await w.book(berlin(12, 12, 14), service_id=w.color)  # other service
         await w.book(berlin(10, 20, 10))  # before now
-        await w.book(berlin(12, 2, 10) + timedelta(days=30))  # a whole window away
+        edge = await w.book(berlin(12, 2, 10) + timedelta(days=30))  # exactly a window away
+        await w.book(berlin(12, 2, 10) + timedelta(days=30, minutes=30))  # beyond it
         warning, refused = await agree(w, w.request(berlin(12, 2, 10)), berlin(11, 1, 9))
-        assert (warning, refused) == ((Reason.SAME_SERVICE_UPCOMING, (near,)), CLEAR)
+        assert (warning, refused) == ((Reason.SAME_SERVICE_UPCOMING, (near, edge)), CLEAR)
 
     async def test_window_edge_across_a_dst_switch(self, engine: AsyncEngine) -> None:
         """A row 29 days 23.5 hours after a winter-time request is fetched and mentioned."""

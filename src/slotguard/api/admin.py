@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from slotguard.api.auth import require_admin
 from slotguard.api.body import parse_json_object, read_limited
+from slotguard.booking.callbacks import mark_called_back
 from slotguard.booking.context import Context
 from slotguard.booking.statistics import Stats, load_stats
 from slotguard.domain import AppointmentStatus, Reason, Result
@@ -28,6 +29,7 @@ from slotguard.store.admin import (
     AdminRepository,
     AppointmentFilter,
     AppointmentItem,
+    CallbackItem,
     CallItem,
     CustomerItem,
     DecisionFilter,
@@ -56,7 +58,7 @@ Reveal = Annotated[bool, Query(description="show phone numbers and emails unmask
 From = Annotated[datetime | None, Query(alias="from", description="ISO 8601 with offset")]
 To = Annotated[datetime | None, Query(alias="to", description="ISO 8601 with offset, exclusive")]
 T = TypeVar("T")
-_I = TypeVar("_I", CustomerItem, AppointmentItem, DecisionItem, CallItem)
+_I = TypeVar("_I", CustomerItem, AppointmentItem, DecisionItem, CallItem, CallbackItem)
 
 
 class Page(BaseModel, Generic[T]):
@@ -334,6 +336,27 @@ async def calls(
         items = await AdminRepository(session).calls(company_id, limit, after)
     page = _page("calls", items, limit, lambda i: (i.created_at, i.id))
     return Page[CallItem](items=_masked(request, items, reveal), next_cursor=page.next_cursor)
+
+
+@router.get("/callbacks", summary="Bookings that need a call back")
+async def callbacks(
+    request: Request, company: CompanySlug = None, reveal: Reveal = False, limit: Limit = 200
+) -> list[CallbackItem]:
+    """Bookings that failed after the caller heard "being confirmed", oldest first."""
+    company_id = await _company_id(request, company)
+    async with request.state.ctx.sessions() as session:
+        items = await AdminRepository(session).callbacks(company_id, limit)
+    return _masked(request, items, reveal)
+
+
+@router.post("/callbacks/{appointment_id}/done", summary="Mark a call back as done")
+async def callback_done(appointment_id: int, request: Request) -> dict[str, int | str]:
+    """The salon reached the caller: the booking leaves the list (idempotent)."""
+    ctx: Context = request.state.ctx
+    if not await mark_called_back(ctx, appointment_id):
+        raise HTTPException(404, f"appointment {appointment_id} needs no call back")
+    log.info("callback_done", appointment_id=appointment_id)
+    return {"appointment_id": appointment_id, "status": "called_back"}
 
 
 @router.get("/stats", summary="Duplicate-prevention counters")

@@ -315,6 +315,7 @@ async def _company_view(ctx: Context, company: Company, lang: str) -> dict[str, 
             AppointmentFilter(company.id, starts_from=today.start, starts_to=today.end), 100
         )
         later = await repo.appointments(upcoming, 25)
+        callbacks = await repo.callbacks(company.id, 50)
         decisions = await repo.decisions(DecisionFilter(company.id, findings_only=True), 25)
         times = await repo.decision_times(company.id, chart_start)
         sync = await SyncRepository(session).last_run(company.id)
@@ -326,6 +327,7 @@ async def _company_view(ctx: Context, company: Company, lang: str) -> dict[str, 
         "today": todays,
         "upcoming": later,
         "sync": sync if sync is not None and sync.last_run_at is not None else None,
+        "callbacks": callbacks,
         "decisions": decisions,
         "stats": stats,
         "bars": bars,
@@ -363,6 +365,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sync_never": "Noch nicht gelaufen.",
         "sync_last": "Zuletzt",
         "sync_found": "Gefunden",
+        "callbacks": "Rückruf nötig",
+        "callbacks_hint": "Diese Anrufer hörten „wird bestätigt“, die Buchung scheiterte.",
         "none": "Keine Termine.",
         "decisions": "Entscheidungen",
         "no_decisions": "Noch keine Funde.",
@@ -424,6 +428,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sync_never": "Not run yet.",
         "sync_last": "Last run",
         "sync_found": "Found",
+        "callbacks": "Needs a call back",
+        "callbacks_hint": 'These callers heard "being confirmed" and the booking failed.',
         "none": "No appointments.",
         "decisions": "Decisions",
         "no_decisions": "No findings yet.",

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from slotguard.booking.access import named_people, visible_upcoming
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.booking.resolve import CallRef, caller_for, company_for
-from slotguard.store.appointments import AppointmentRepository
 
 
 async def check_customer(ctx: Context, call: CallRef) -> Reply:
-    """``known`` with name and upcoming appointments, or ``new``."""
+    """``known`` with the household's names and upcoming appointments, or ``new``.
+
+    On a phone shared by several people every name is given (``household``), so the agent asks
+    who is calling instead of greeting the last person who booked.
+    """
     company = await company_for(ctx, call)
     caller = await caller_for(ctx, company, call, create=False)
-    if caller.customer is None:
-        return Reply(Status.NEW)
-    async with ctx.sessions() as session:
-        upcoming = await AppointmentRepository(session).upcoming(
-            company.id, caller.customer.id, ctx.clock()
-        )
-    if not upcoming and not caller.customer.name:
+    upcoming = await visible_upcoming(ctx, caller)
+    names = named_people(caller)
+    if not upcoming and not names:
         return Reply(Status.NEW)
     views = tuple(AppointmentView.of(a, company.tz) for a in upcoming)
-    return Reply(Status.KNOWN, appointments=views, facts={"customer_name": caller.customer.name})
+    facts: dict[str, object] = {"customer_name": names[0] if len(names) == 1 else None}
+    if len(names) > 1:
+        facts = {"household": names}
+    return Reply(Status.KNOWN, appointments=views, facts=facts)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from slotguard.booking import usecase
 from slotguard.booking.availability import host_for, services_of
 from slotguard.booking.context import Context
-from slotguard.booking.detect import Findings, decision_record, examine, record, request_for
+from slotguard.booking.detect import (
+    Findings,
+    decided,
+    decision_record,
+    examine,
+    record,
+    request_for,
+)
 from slotguard.booking.offer import wished_person
-from slotguard.booking.replies import Reply, Status, decision_reply
+from slotguard.booking.replies import Reply, Status
 from slotguard.booking.resolve import (
     Caller,
     CallRef,
@@ -23,9 +29,6 @@ from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import Company, Result, Service, TimeRange
 
 FUNCTION = "collect_appointment_data"
-# Retell's retries of one tool call arrive within a minute (3 tries of our 20 s timeout); a
-# later identical question is a new one whose answer may have changed (a booking since).
-REPLAY_TTL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class CollectArgs:
 
 async def collect_appointment_data(ctx: Context, call: CallRef, args: CollectArgs) -> Reply:
     """Tell the agent at once about an existing appointment, a refusal, or a taken slot."""
-    checked = await usecase.run(ctx, call, FUNCTION, args, _checks, ttl=REPLAY_TTL)
+    checked = await usecase.run(ctx, call, FUNCTION, args, _checks)
     if checked.status is not Status.OK:
         return checked
     # Availability is read afresh on every ask, never replayed: a start free a minute ago
@@ -62,7 +65,7 @@ async def _checks(ctx: Context, company: Company, call: CallRef, args: CollectAr
     local = span.start.astimezone(company.tz)
     for decision, status in ((found.refusal, Status.REFUSED), (found.warning, Status.WARNING)):
         if decision.result is not Result.CLEAR:
-            return decision_reply(decision, status, local, company.tz)
+            return decided(status, decision, customer_of(caller).id, company.tz, local)
     return Reply(Status.OK, requested_start=local)
 
 
@@ -92,7 +95,7 @@ async def _examine(ctx: Context, caller: Caller, service: Service, span: TimeRan
     request = request_for(company, customer.id, service.id, span)
     where = decision_record(FUNCTION, caller, customer, service, span)
     async with ctx.sessions() as session, session.begin():
-        found = await examine(session, company, request, ctx.clock())
+        found = await examine(session, company, request, ctx.clock(), customer.email)
         for decision in (found.refusal, found.warning):
             if decision.result is not Result.CLEAR:
                 await record(ctx, session, decision, where)

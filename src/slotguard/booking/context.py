@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -58,6 +58,10 @@ class Context:
     calcom: Callable[[Company], CalendarProvider] | None = None  # built by the lifespan
     tenants: TtlCache = field(default_factory=TtlCache)
     repairs: Repairs = field(default_factory=Repairs)  # writes owed after a database outage
+    # A repeat within this window is a retry (Retell: 20 s tool timeout, two retries).
+    replay_window: timedelta = timedelta(seconds=60)
+    # A claim older than this was left by a crashed request; shorter than the tool timeout.
+    claim_timeout: timedelta = timedelta(seconds=15)
     # Sessions whose statements commit one by one (see store.db.statement_session_factory).
     statements: async_sessionmaker[AsyncSession] = field(init=False)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.booking.context import Context
+from slotguard.booking.replies import Reply, Status, decision_reply
 from slotguard.booking.resolve import Caller
 from slotguard.domain import (
     Action,
@@ -27,6 +29,7 @@ from slotguard.domain import (
 )
 from slotguard.observability import get_logger
 from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.customers import CustomerRepository
 from slotguard.store.decisions import DecisionRecord, DecisionRepository
 
 log = get_logger("duplicates")
@@ -42,14 +45,23 @@ class Findings:
 
 
 async def examine(
-    session: AsyncSession, company: Company, request: BookingRequest, now: datetime
+    session: AsyncSession,
+    company: Company,
+    request: BookingRequest,
+    now: datetime,
+    email: str | None = None,
 ) -> Findings:
-    """Fetch the customer's relevant appointments in one round trip and apply both layers."""
+    """Fetch the person's relevant appointments in one round trip and apply both layers.
+
+    With ``email``, the appointments of everyone who gave that email count as well.
+    """
     tz = company.tz
+    if email:
+        others = await CustomerRepository(session).same_email(company.id, email)
+        request = replace(request, same_email=frozenset(others) - {request.customer_id})
     window = search_window(request, now=now, tz=tz, window_days=company.same_service_window_days)
-    existing = await AppointmentRepository(session).for_rules(
-        company.id, request.customer_id, window
-    )
+    people = [request.customer_id, *sorted(request.same_email)]
+    existing = await AppointmentRepository(session).for_rules(company.id, people, window)
     return Findings(
         warning=early_warning(
             request, existing, now=now, tz=tz, window_days=company.same_service_window_days
@@ -147,3 +159,17 @@ def request_for(
         end=span.end,
         ignore_appointment_id=ignore_appointment_id,
     )
+
+
+def decided(
+    status: Status, decision: Decision, customer_id: int, tz: ZoneInfo, local: datetime
+) -> Reply:
+    """The refused or warning reply for ``decision``, naming only the person's own appointments.
+
+    When another person's appointment matched through the same email, the reply says only that
+    this email has an appointment then (``existing_hidden``), never when or what.
+    """
+    reply = decision_reply(decision, status, local, tz)
+    if all(a.customer_id == customer_id for a in decision.existing):
+        return reply
+    return replace(reply, existing=(), facts={**reply.facts, "existing_hidden": True})

@@ -1,8 +1,10 @@
 """Idempotent execution of a function call: Retell retries and LLM repeats run the work once.
 
-The key is company + call id + function + canonical arguments, so a repeat with the same
+The key is company + call id + function + canonical arguments, so a retry with the same
 arguments replays the first reply, and a repeat that arrives while the first is still running
-waits for it (across processes: the state is in the database).
+waits for it (across processes: the state is in the database). A repeat is a retry only for a
+short window (``Context.replay_window``), only while no other change of the same call came
+in between, and only while its reply still holds; otherwise it runs afresh.
 """
 
 from __future__ import annotations
@@ -20,21 +22,24 @@ from slotguard.booking.context import Context
 from slotguard.booking.replies import Reply, Status
 from slotguard.domain import Reason
 from slotguard.observability import get_logger
+from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.db import database_unavailable
 from slotguard.store.idempotency import Claim, ClaimState, IdempotencyRepository
 
 log = get_logger("idempotency")
 
-# Retell may retry a call for hours in theory; 72 h outlives any call and its retries.
-KEY_TTL = timedelta(hours=72)
-# A holder that has not finished after this long crashed; Retell's default tool timeout is 120 s.
-LOCK_TIMEOUT = timedelta(seconds=150)
-# How long a repeat waits for the first request before answering "pending"; a voice turn
-# cannot wait much longer, and Retell times the tool out at its own limit anyway.
-WAIT_BUDGET_SECONDS = 25.0
+# Keys outlive their replay window only so that the purge has something to delete; a repeat
+# after the window runs afresh (see Context.replay_window).
+KEY_TTL = timedelta(hours=1)
+# How long a repeat waits for the first request before answering "busy": less than Retell's
+# tool timeout (20 s, set by `retell-tools`), so the agent hears an answer, not a timeout.
+WAIT_BUDGET_SECONDS = 15.0
 # First poll interval while waiting; doubles up to POLL_MAX_SECONDS.
 POLL_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.25
+# Functions that change a caller's appointments: after one of them finished in a call, an
+# earlier reply of that call is no longer replayed (book, cancel, book again is two bookings).
+CHANGES = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
 _SENSITIVE = ("phone", "number", "email")
 
 
@@ -70,31 +75,35 @@ async def run_once(
     function: str,
     args: Mapping[str, Any],
     work: Callable[[], Awaitable[Reply]],
-    ttl: timedelta = KEY_TTL,
 ) -> Reply:
-    """Run ``work`` at most once per key; repeats get the stored reply, or wait for it.
+    """Run ``work`` at most once per key while a repeat is a retry; else run it afresh.
 
-    After ``ttl`` the same request runs afresh (a read whose answer may have changed).
+    A repeat is replayed only within ``ctx.replay_window``, when no other change of this call
+    finished in between, and while what the reply reports still holds. Errors and busy
+    answers are never stored, so "please try again" works.
     """
     scope = f"company:{company_id}"
     key, request_hash = key_for(company_id, call_id, function, args)
     deadline = time.monotonic() + WAIT_BUDGET_SECONDS
     pause = POLL_SECONDS
     while True:
-        claim = await _claim(ctx, scope, key, request_hash, ttl)
+        claim = await _claim(ctx, scope, key, request_hash, call_id, function)
         if claim.state is ClaimState.ACQUIRED:
             return await _run(ctx, scope, key, work)
         if claim.state is ClaimState.DONE and claim.reply is not None:
-            ctx.metrics.idempotent_replays.labels(function=function).inc()
-            replayed = Reply.from_json(claim.reply)
-            # Marks the request in the log: this answer was given before and not recomputed.
-            log.info(
-                "idempotent_replay",
-                function=function,
-                call_id=call_id,
-                status=replayed.status.value,
-            )
-            return replayed
+            reply = Reply.from_json(claim.reply)
+            if await _still_a_retry(ctx, scope, key, call_id, claim, reply):
+                ctx.metrics.idempotent_replays.labels(function=function).inc()
+                # Marks the request in the log: this answer was given before, not recomputed.
+                log.info(
+                    "idempotent_replay",
+                    function=function,
+                    call_id=call_id,
+                    status=reply.status.value,
+                )
+                return reply
+            if await _retake(ctx, scope, key, request_hash):
+                return await _run(ctx, scope, key, work)
         if claim.state is ClaimState.MISMATCH:
             return Reply(Status.ERROR, reason=Reason.INVALID_ARGUMENT)
         if time.monotonic() >= deadline:
@@ -103,15 +112,18 @@ async def run_once(
         pause = min(pause * 2, POLL_MAX_SECONDS)
 
 
-async def _claim(ctx: Context, scope: str, key: str, request_hash: str, ttl: timedelta) -> Claim:
+async def _claim(
+    ctx: Context, scope: str, key: str, request_hash: str, call_id: str, function: str
+) -> Claim:
     now = ctx.clock()
     try:
         # Each statement of a claim is atomic alone (insert-on-conflict, then
         # compare-and-set): no transaction around it, two round trips fewer per call.
         async with ctx.statements() as session, session.begin():
             return await IdempotencyRepository(session).claim(
-                scope, key, request_hash, now, ttl=ttl, lock_timeout=LOCK_TIMEOUT
-            )
+                scope, key, request_hash, now, ttl=KEY_TTL,
+                lock_timeout=ctx.claim_timeout, call_id=call_id, function=function,
+            )  # fmt: skip
     except Exception as problem:
         if database_unavailable(problem):
             # A COMMIT cut off by a failover may have taken the key on the standby; no work
@@ -121,6 +133,38 @@ async def _claim(ctx: Context, scope: str, key: str, request_hash: str, ttl: tim
                 functools.partial(_release, ctx, scope, key, locked_at=now),
             )
         raise
+
+
+async def _still_a_retry(
+    ctx: Context, scope: str, key: str, call_id: str, claim: Claim, reply: Reply
+) -> bool:
+    """Within the window, no change in this call since, and the reply's appointment holds."""
+    finished = claim.finished_at
+    if finished is None or finished <= ctx.clock() - ctx.replay_window:
+        return False
+    async with ctx.sessions() as session:
+        if await IdempotencyRepository(session).changed_since(
+            scope, call_id, finished, CHANGES, key
+        ):
+            return False
+        if reply.status in (Status.BOOKED, Status.RESCHEDULED) and reply.appointment:
+            current = await AppointmentRepository(session).get(reply.appointment.id)
+            return current is not None and current.is_active
+    return True
+
+
+async def _retake(ctx: Context, scope: str, key: str, request_hash: str) -> bool:
+    async with ctx.sessions() as session, session.begin():
+        return await IdempotencyRepository(session).retake(
+            scope, key, request_hash, ctx.clock(), KEY_TTL
+        )
+
+
+def replayable(reply: Reply) -> bool:
+    """Errors and busy answers are never replayed: the next try must really try again."""
+    if reply.status is Status.ERROR:
+        return False
+    return not (reply.status is Status.PENDING and reply.reason is Reason.BUSY)
 
 
 async def _run(ctx: Context, scope: str, key: str, work: Callable[[], Awaitable[Reply]]) -> Reply:
@@ -162,7 +206,11 @@ async def _release(
 
 async def _finish(ctx: Context, scope: str, key: str, reply: Reply) -> None:
     async with ctx.statements() as session, session.begin():
-        await IdempotencyRepository(session).finish(scope, key, reply.to_json(), ctx.clock())
+        repo = IdempotencyRepository(session)
+        if replayable(reply):
+            await repo.finish(scope, key, reply.to_json(), ctx.clock())
+        else:
+            await repo.release(scope, key)
 
 
 async def purge_expired(ctx: Context) -> int:

@@ -212,9 +212,8 @@ async def _customer(
     name, email = booking.attendee_name, booking.attendee_email
     phone = normalise_phone(booking.attendee_phone)
     if phone is not None:
-        found = await customers.by_phone(company.id, phone, now)
-        await customers.update_contact(found, None if found.name else name, email, now)
-        return found
+        person, _household = await customers.person(company.id, phone, name, email, now)
+        return person
     if email:
         by_email = await customers.by_email(company.id, email)
         if by_email is not None:

@@ -114,9 +114,35 @@ async def free_hosts(
     span: TimeRange,
     wish: StaffMember | None,
 ) -> list[StaffMember | None]:
-    """The hosts free for exactly ``span`` (raises CalendarUnreachable when none could say)."""
-    offers = await offers_in(ctx, company, service, span, wish)
-    return [o.person for o in offers if o.start == span.start]
+    """The hosts free for exactly ``span`` (raises CalendarUnreachable when none could say).
+
+    Free means the calendar offers that start, or the starts it offers around it together cover
+    the span: Cal.com lists starts on a grid of the event type's length but books any start
+    whose span is free, so collect answers what book will find.
+    """
+    length = span.end - span.start
+    around = TimeRange(span.start - length, span.end + length)
+    hosts_by_key: dict[str | None, StaffMember | None] = {}
+    starts: dict[str | None, list[datetime]] = {}
+    for offer in await offers_in(ctx, company, service, around, wish):
+        key = None if offer.person is None else offer.person.key
+        hosts_by_key[key] = offer.person
+        starts.setdefault(key, []).append(offer.start)
+    return [hosts_by_key[key] for key, free in starts.items() if _covers(free, length, span)]
+
+
+def _covers(starts: list[datetime], length: timedelta, span: TimeRange) -> bool:
+    """Whether free slots ``[s, s + length)`` leave no gap inside ``span``."""
+    if span.start in starts:
+        return True
+    reach = span.start
+    for start in sorted(starts):
+        if start > reach:
+            return False
+        reach = max(reach, start + length)
+        if reach >= span.end:
+            return True
+    return False
 
 
 async def alternatives(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slotguard.booking.access import visible_upcoming
 from slotguard.booking.context import Context
 from slotguard.booking.replies import AppointmentView, Reply, Status
 from slotguard.booking.resolve import CallRef, caller_for, company_for, requested_day
-from slotguard.store.appointments import AppointmentRepository
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,7 @@ async def query_appointment(ctx: Context, call: CallRef, args: QueryArgs) -> Rep
     company = await company_for(ctx, call)
     day = requested_day(ctx, company, args.date) if args.date else None
     caller = await caller_for(ctx, company, call, create=False)
-    if caller.customer is None:
-        return Reply(Status.OK, appointments=())
-    async with ctx.sessions() as session:
-        upcoming = await AppointmentRepository(session).upcoming(
-            company.id, caller.customer.id, ctx.clock()
-        )
+    upcoming = await visible_upcoming(ctx, caller)
     facts = {}
     if day is not None:
         that_day = [a for a in upcoming if a.span.overlaps(day)]

@@ -69,6 +69,11 @@ async def _settle(ctx: Context, appointment: Appointment) -> str:
     except CalendarUnreachable as problem:
         log.warning("reconcile_unreachable", appointment_id=appointment.id, problem=str(problem))
         return "unreachable"
+    if found is None and appointment.rescheduled_from_id is None:
+        # Never reached the calendar (the original can no longer land): send it once more.
+        outcome = await settlement.resend(ctx, company, appointment)
+        if outcome is not None:
+            return outcome
     booked = await settlement.settle_from_calendar(ctx, appointment, found)
     return "booked" if booked else "failed"
 
@@ -77,8 +82,10 @@ async def update_gauges(ctx: Context) -> None:
     """Refresh the pending-appointment gauges."""
     async with ctx.sessions() as session:
         count, oldest = await AppointmentRepository(session).pending_stats(ctx.clock())
+        callbacks = await AppointmentRepository(session).count_callbacks_needed()
     ctx.metrics.pending_appointments.set(count)
     ctx.metrics.oldest_pending_seconds.set(oldest)
+    ctx.metrics.callbacks_needed.set(callbacks)
 
 
 async def purge_old_events(ctx: Context, retention: timedelta) -> int:

@@ -31,6 +31,7 @@ class Status(enum.StrEnum):
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
     NOT_FOUND = "not_found"
+    AMBIGUOUS = "ambiguous"  # several appointments fit a cancel or reschedule: ask which one
 
 
 @dataclass(frozen=True)

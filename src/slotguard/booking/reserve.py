@@ -13,9 +13,16 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.exc import IntegrityError
 
 from slotguard.booking.context import Context
-from slotguard.booking.detect import Findings, decision_record, examine, record, request_for
+from slotguard.booking.detect import (
+    Findings,
+    decided,
+    decision_record,
+    examine,
+    record,
+    request_for,
+)
 from slotguard.booking.offer import event_type_for
-from slotguard.booking.replies import Reply, Status, decision_reply
+from slotguard.booking.replies import AppointmentView, Reply, Status, decision_reply
 from slotguard.booking.resolve import Caller
 from slotguard.calendar import CalendarUnreachable, CreateBooking, CreateOutcome, CreateResult
 from slotguard.domain import (
@@ -76,12 +83,12 @@ async def reserve(ctx: Context, hold: Hold) -> Held | Reply:
             request = request_for(
                 company, hold.customer.id, hold.service.id, hold.span, _moving_id(hold)
             )
-            found = await examine(session, company, request, ctx.clock())
+            found = await examine(session, company, request, ctx.clock(), hold.customer.email)
             for decision in _decisions(found, hold):
                 await record(ctx, session, decision, where)
             stop = _verdict(found, hold)
             if stop is not None:
-                return decision_reply(*stop, hold.span.start.astimezone(company.tz), company.tz)
+                return await _stopped(repo, hold, *stop)
             row = await _hold(ctx, repo, hold)
     except IntegrityError as violation:
         return await _constraint_refusal(ctx, violation, where, hold)
@@ -99,6 +106,23 @@ def _verdict(found: Findings, hold: Hold) -> tuple[Decision, Status] | None:
     if _same_day(found, hold) and not hold.confirmed:
         return found.warning, Status.WARNING
     return None
+
+
+async def _stopped(
+    repo: AppointmentRepository, hold: Hold, decision: Decision, status: Status
+) -> Reply:
+    """The refusal or warning, naming only the person's own appointments; a repeat of a book
+    this very call made answers that booking's state (booked or pending), not a duplicate."""
+    tz = hold.caller.company.tz
+    local = hold.span.start.astimezone(tz)
+    if decision.reason is Reason.EXACT_DUPLICATE and hold.moving is None:
+        for existing in decision.existing:
+            if await repo.call_row_of(existing.id) == hold.caller.call_row_id:
+                pending = existing.status is AppointmentStatus.PENDING
+                view = AppointmentView.of(existing, tz)
+                state = Status.PENDING if pending else Status.BOOKED
+                return Reply(state, requested_start=local, appointment=view)
+    return decided(status, decision, hold.customer.id, tz, local)
 
 
 def _decisions(found: Findings, hold: Hold) -> list[Decision]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import phonenumbers
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard import nlp_time, spoken
 from slotguard.booking.context import Context
@@ -16,7 +15,7 @@ from slotguard.booking.errors import (
     UnknownService,
     UnknownTenant,
 )
-from slotguard.domain import Company, Customer, Service, TimeRange
+from slotguard.domain import Company, Customer, Service, TimeRange, pick
 from slotguard.store.calls import CallRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CustomerRepository
@@ -38,11 +37,17 @@ class CallRef:
 
 @dataclass(frozen=True)
 class Caller:
-    """The resolved party of one request."""
+    """The resolved party of one request.
+
+    ``customer`` is the person the request is about; ``household`` everyone who called from the
+    caller's number (empty when the number is withheld: such a caller sees only what this call
+    booked).
+    """
 
     company: Company
     call_row_id: int
     customer: Customer | None
+    household: tuple[Customer, ...] = ()
 
 
 def customer_of(caller: Caller) -> Customer:
@@ -87,10 +92,10 @@ async def caller_for(
     email: str | None = None,
     create: bool = True,
 ) -> Caller:
-    """Record the call and identify the customer: phone first, then email, then this call.
+    """Record the call and identify the person: the phone's household, the name picks in it.
 
-    A withheld number never maps to a shared placeholder: without phone and email the
-    customer is the one this call already created, or a new one when ``create``.
+    An email is never a key to a person. A withheld number never maps to a shared
+    placeholder: the person is the one this call already named, or a new one when ``create``.
     """
     now = ctx.clock()
     phone = normalise_phone(call.from_number)
@@ -105,41 +110,36 @@ async def caller_for(
             started_at=call.started_at,
             now=now,
         )
-        customer = await _identify(
-            session, company, row.customer_id, phone, name, email, create=create, now=now
-        )
-        if customer is not None:
-            await CustomerRepository(session).update_contact(customer, name, email, now)
-            # What was just stored: the calendar request must see the email given now.
-            customer = replace(customer, name=name or customer.name, email=email or customer.email)
-            if row.customer_id != customer.id:
-                await calls.link(row.id, now, customer_id=customer.id)
-    return Caller(company, row.id, customer)
+        customers = CustomerRepository(session)
+        household: tuple[Customer, ...] = ()
+        if phone is not None:
+            person, people = await customers.person(company.id, phone, name, email, now)
+            customer: Customer | None = person
+            household = tuple(people)
+        else:
+            customer = await _withheld(
+                customers, company, row.customer_id, name, email, create, now
+            )
+        if customer is not None and row.customer_id != customer.id:
+            await calls.link(row.id, now, customer_id=customer.id)
+    return Caller(company, row.id, customer, household)
 
 
-async def _identify(
-    session: AsyncSession,
+async def _withheld(
+    customers: CustomerRepository,
     company: Company,
     linked_id: int | None,
-    phone: str | None,
     name: str | None,
     email: str | None,
-    *,
     create: bool,
     now: datetime,
 ) -> Customer | None:
-    customers = CustomerRepository(session)
-    if phone is not None:
-        return await customers.by_phone(company.id, phone, now)
-    if linked_id is not None:
-        return await customers.get(linked_id)
-    if email:
-        found = await customers.by_email(company.id, email)
-        if found is not None:
-            return found
+    linked = None if linked_id is None else await customers.get(linked_id)
+    if linked is not None and (not name or pick([(linked.name, linked)], name) is not None):
+        return await customers.update_email(linked, email, now) if name else linked
     if create and (name or email):
         return await customers.create(company.id, name, email, now)
-    return None
+    return linked
 
 
 def service_for(services: list[Service], requested: str | None) -> Service:

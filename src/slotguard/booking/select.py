@@ -2,42 +2,62 @@
 
 from __future__ import annotations
 
+from datetime import time as clock_time
+
+from slotguard import nlp_time
 from slotguard.booking import settlement
+from slotguard.booking.access import visible_upcoming
 from slotguard.booking.context import Context
-from slotguard.booking.replies import Reply, Status
-from slotguard.booking.resolve import Caller, CallRef, caller_for, requested_day, service_for
+from slotguard.booking.errors import InvalidArgument
+from slotguard.booking.replies import AppointmentView, Reply, Status
+from slotguard.booking.resolve import (
+    Caller,
+    CallRef,
+    business_hours,
+    caller_for,
+    requested_day,
+    service_for,
+)
 from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import Appointment, AppointmentStatus, Company, Reason
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 
 
-async def target_appointment(
+async def candidates(
     ctx: Context, caller: Caller, date: str | None, time: str | None, service: str | None
-) -> Appointment | None:
-    """The one upcoming appointment matching the hints; None when none or several match."""
-    company, customer = caller.company, caller.customer
-    if customer is None:
-        return None
-    async with ctx.sessions() as session:
-        upcoming = await AppointmentRepository(session).upcoming(
-            company.id, customer.id, ctx.clock()
-        )
-        services = await CompanyRepository(session).services(company.id)
+) -> tuple[list[Appointment], list[Appointment]]:
+    """(the caller's upcoming appointments, those matching every hint given).
+
+    Date and time are read like every other date and time (``nlp_time``) and must match the
+    appointment's local start exactly; a hint that matches nothing matches nothing.
+    """
+    company = caller.company
+    upcoming = await visible_upcoming(ctx, caller)
+    matching = upcoming
     if service:
+        async with ctx.sessions() as session:
+            services = await CompanyRepository(session).services(company.id)
         wanted = service_for(services, service)
-        upcoming = [a for a in upcoming if a.service_id == wanted.id]
+        matching = [a for a in matching if a.service_id == wanted.id]
     if date:
         day = requested_day(ctx, company, date)
-        upcoming = [a for a in upcoming if day.start <= a.span.start < day.end]
-    if time and len(upcoming) > 1:
-        upcoming = [a for a in upcoming if _hhmm(a, company.tz) in time.replace(".", ":")]
-    return upcoming[0] if len(upcoming) == 1 else None
+        matching = [a for a in matching if day.start <= a.span.start < day.end]
+    if time:
+        at = _clock_time(company, time)
+        matching = [a for a in matching if _local_start(a, company) == at]
+    return upcoming, matching
 
 
-def _hhmm(appointment: Appointment, tz: object) -> str:
-    local = appointment.span.start.astimezone(tz)  # type: ignore[arg-type]
-    return f"{local.hour}:{local.minute:02d}"
+def _clock_time(company: Company, text: str) -> clock_time:
+    try:
+        return nlp_time.parse_time(str(text), hours=business_hours(company))
+    except nlp_time.TimeParseError as problem:
+        raise InvalidArgument("time", problem.kind.value, problem.phrase) from None
+
+
+def _local_start(appointment: Appointment, company: Company) -> clock_time:
+    return appointment.span.start.astimezone(company.tz).time().replace(tzinfo=None)
 
 
 async def settled(ctx: Context, caller: Caller, target: Appointment) -> Appointment | Reply:
@@ -69,13 +89,16 @@ async def appointment_to_change(
 ) -> tuple[Caller, Appointment] | Reply:
     """The caller's appointment a cancel or reschedule means (date, time, service hints).
 
-    ``not_found`` when none or several match; ``pending``/busy while its own booking is
-    still unanswered by the calendar (see ``settled``).
+    ``not_found`` naming the caller's upcoming appointments when none matches; ``ambiguous``
+    listing the candidates when several do; ``pending``/busy while its own booking is still
+    unanswered by the calendar (see ``settled``).
     """
     date, time, service = hints
     caller = await caller_for(ctx, company, call, create=False)
-    target = await target_appointment(ctx, caller, date, time, service)
-    if target is None:
-        return Reply(Status.NOT_FOUND)
-    ready = await settled(ctx, caller, target)
+    upcoming, matching = await candidates(ctx, caller, date, time, service)
+    if len(matching) != 1:
+        listed = matching or upcoming
+        status = Status.AMBIGUOUS if matching else Status.NOT_FOUND
+        return Reply(status, appointments=tuple(AppointmentView.of(a, company.tz) for a in listed))
+    ready = await settled(ctx, caller, matching[0])
     return ready if isinstance(ready, Reply) else (caller, ready)

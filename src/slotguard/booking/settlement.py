@@ -23,7 +23,13 @@ from slotguard.booking.context import Context
 from slotguard.booking.detect import record_layer3
 from slotguard.booking.replies import AppointmentView, Reply, Status, error
 from slotguard.booking.reserve import Held, Hold, ask_calendar, calendar_request, reserve
-from slotguard.calendar import CalendarBooking, CreateBooking, CreateOutcome, CreateResult
+from slotguard.calendar import (
+    CalendarBooking,
+    CalendarUnreachable,
+    CreateBooking,
+    CreateOutcome,
+    CreateResult,
+)
 from slotguard.domain import (
     Action,
     Appointment,
@@ -263,11 +269,42 @@ async def settle_from_calendar(
         else:
             reason = "absent in the calendar"
             await release(ctx, session, appointment, reason=reason, restore=_S.BOOKED)
-        await _link_call(ctx, session, appointment.id, "booked" if active else "failed")
+        linked = await _link_call(ctx, session, appointment.id, "booked" if active else "failed")
+        if linked and not active and appointment.rescheduled_from_id is None:
+            # The caller may have heard "being confirmed": the salon must call them back.
+            await AppointmentRepository(session).mark_needs_callback(appointment.id)
+            ctx.metrics.failed_after_pending.inc()
     outcome = "booked" if active else "failed"
     uid = found.uid if found is not None and active else None
     log.info("pending_settled", appointment_id=appointment.id, outcome=outcome, uid=uid)
     return active
+
+
+async def resend(ctx: Context, company: Company, appointment: Appointment) -> str | None:
+    """Send a create that verifiably never reached the calendar once more, with the same key.
+
+    Called only after ``lookup`` found nothing once the original request could no longer land,
+    while our pending row still holds the slot. Returns the outcome ("booked", "failed", or
+    "unreachable" while still pending), or None when the one resend was used up before.
+    """
+    async with ctx.sessions() as session, session.begin():
+        if not await AppointmentRepository(session).mark_resent(appointment.id, ctx.clock()):
+            return None
+    request = await _request(ctx, company, appointment)
+    try:
+        result = await ctx.calendar(company).create_booking(request)
+    except CalendarUnreachable:
+        async with ctx.sessions() as session, session.begin():
+            await AppointmentRepository(session).unmark_resent(appointment.id)
+        return "unreachable"  # never sent: the one resend is still to come
+    log.info("pending_resent", appointment_id=appointment.id, outcome=result.outcome.value)
+    if result.outcome is CreateOutcome.BOOKED and result.booking is not None:
+        booked = await settle_from_calendar(ctx, appointment, result.booking)
+        return "booked" if booked else "failed"
+    if result.outcome is CreateOutcome.REFUSED:
+        await settle_from_calendar(ctx, appointment, None)  # the slot is gone
+        return "failed"
+    return "unreachable"  # unanswered again: the next round looks it up by our key
 
 
 async def _request(ctx: Context, company: Company, appointment: Appointment) -> CreateBooking:
@@ -288,11 +325,13 @@ async def _link_call(
     appointment_id: int,
     status: str,
     call_row_id: int | None = None,
-) -> None:
-    """Point the call that made the appointment at it, with ``status``."""
+) -> bool:
+    """Point the call that made the appointment at it, with ``status``; False when none did."""
     if call_row_id is None:
         call_row_id = await AppointmentRepository(session).call_row_of(appointment_id)
-    if call_row_id is not None:
-        await CallRepository(session).link(
-            call_row_id, ctx.clock(), appointment_id=appointment_id, link_status=status
-        )
+    if call_row_id is None:
+        return False
+    await CallRepository(session).link(
+        call_row_id, ctx.clock(), appointment_id=appointment_id, link_status=status
+    )
+    return True

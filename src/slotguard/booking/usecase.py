@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from slotguard.booking import idempotency
@@ -27,8 +26,6 @@ async def run(
     function: str,
     args: A,
     body: Body[A],
-    *,
-    ttl: timedelta = idempotency.KEY_TTL,
 ) -> Reply:
     """Run ``body`` once for this call, function and ``args`` (a dataclass); replay repeats."""
     company = await company_for(ctx, call)
@@ -44,5 +41,4 @@ async def run(
         function=function,
         args=fields,
         work=work,
-        ttl=ttl,
     )

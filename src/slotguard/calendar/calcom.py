@@ -81,7 +81,7 @@ def _utc(moment: datetime) -> str:
 
 
 def _email(address: str) -> str:
-    """One spelling for creates and ``attendeeEmail`` searches, so the filter always matches."""
+    """One spelling of an attendee's email in every create."""
     return address.strip().lower()
 
 
@@ -163,13 +163,16 @@ class CalcomCalendar:
         return await self._write(create)
 
     async def find_booking(self, request: CreateBooking) -> CalendarBooking | None:
-        """The booking carrying ``request.reservation_key``; None only when definitely absent."""
+        """The booking carrying ``request.reservation_key``; None only when definitely absent.
+
+        Lists the event type's bookings around the slot and matches our key alone: the attendee
+        Cal.com holds may differ from the one we know now, and a lookup narrowed by it would
+        miss the booking (and lose it, or double it if the create were sent again).
+        """
         params = {"afterStart": _utc(request.span.start - FIND_SLACK),
                   "beforeEnd": _utc(request.span.end + FIND_SLACK)}  # fmt: skip
         if request.event_type_id is not None:
             params["eventTypeId"] = str(request.event_type_id)
-        if request.attendee_email:
-            params["attendeeEmail"] = _email(request.attendee_email)
         found = [
             booking
             async for booking in self._pages(params, MAX_PAGE_SIZE, max_pages=FIND_MAX_PAGES)

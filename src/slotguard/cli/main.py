@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import httpx
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -21,6 +22,7 @@ from slotguard.booking.offer import event_type_uses
 from slotguard.booking.privacy import Erasure, ForgetError, forget_customer
 from slotguard.booking.sync import NotACalcomCompany, sync_company
 from slotguard.calendar import CalendarUnreachable
+from slotguard.calendar.calcom import CalcomCalendar, CalcomClient
 from slotguard.calendar.slot_cache import calcom_of
 from slotguard.observability import MULTIPROC_ENV, configure_logging, get_logger
 from slotguard.retell.tools import tool_definitions
@@ -100,14 +102,46 @@ def migrate() -> None:
 @tenants_app.command("apply")
 def tenants_apply(
     file: Annotated[Path, typer.Argument(help="tenants file (TOML), see README")],
+    check_calcom: Annotated[
+        bool,
+        typer.Option(
+            "--check-calcom",
+            help="ask each Cal.com account for its event types first; refuse the file when a "
+            "service's duration differs from its event type's length",
+        ),
+    ] = False,
 ) -> None:
     """Validate FILE and upsert its companies, services and routes; safe to run repeatedly."""
     settings = _settings()
     spec = tenants.load(file)
+    if check_calcom:
+        problems = asyncio.run(_calcom_length_problems(settings, spec))
+        if problems:
+            raise CliError("nothing applied:\n" + "\n".join(problems))
     result = asyncio.run(_apply_tenants(settings, spec))
     typer.echo(
         f"{file}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )
+
+
+async def _calcom_length_problems(settings: Settings, spec: tenants.TenantsSpec) -> list[str]:
+    """Every service whose duration its Cal.com event type does not share (or cannot be read)."""
+    problems: list[str] = []
+    async with httpx.AsyncClient(
+        base_url=settings.calcom_base_url, timeout=settings.calcom_timeout_seconds
+    ) as http:
+        for company in spec.companies:
+            if company.calendar != "calcom":
+                continue
+            key = os.environ.get(company.calcom_api_key_env or "", "")
+            try:
+                types = await CalcomCalendar(CalcomClient(http), key).event_types()
+            except CalendarUnreachable as problem:
+                problems.append(f"{company.slug}: event types unreadable: {problem}")
+                continue
+            lengths = {t.id: t.length_in_minutes for t in types}
+            problems += tenants.length_mismatches(company, lengths)
+    return problems
 
 
 async def _apply_tenants(settings: Settings, spec: tenants.TenantsSpec) -> ApplyResult:

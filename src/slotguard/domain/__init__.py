@@ -28,6 +28,7 @@ from slotguard.domain.model import (
     local_day,
     local_day_bounds,
 )
+from slotguard.domain.people import fold, name_key, pick
 from slotguard.domain.reasons import CALENDAR_REFUSALS, Reason, SuggestedAction
 from slotguard.domain.rules import early_warning, refusal, search_window
 
@@ -56,8 +57,11 @@ __all__ = [
     "can_transition",
     "check_transition",
     "early_warning",
+    "fold",
     "local_day",
     "local_day_bounds",
+    "name_key",
+    "pick",
     "refusal",
     "search_window",
 ]

@@ -67,3 +67,6 @@ class BookingRequest:
     start: datetime
     end: datetime
     ignore_appointment_id: int | None = None  # the appointment being rescheduled
+    # Other people whose appointments count as this person's: they gave the same email. An
+    # unverified email may warn and refuse, never reveal or open their appointments.
+    same_email: frozenset[int] = frozenset()

@@ -28,13 +28,16 @@ def _utc(instant: datetime) -> datetime:
 
 
 def relevant(request: BookingRequest, existing: Iterable[Appointment]) -> list[Appointment]:
-    """The customer's appointments that may count: active, not deleted, not the one being moved."""
+    """The person's appointments that may count: active, not deleted, not the one being moved.
+
+    Appointments of people who gave the same email count too.
+    """
     return sorted(
         (
             a
             for a in existing
             if a.is_active
-            and a.customer_id == request.customer_id
+            and (a.customer_id == request.customer_id or a.customer_id in request.same_email)
             and a.id != request.ignore_appointment_id
         ),
         key=lambda a: (_utc(a.span.start), a.id),
@@ -55,7 +58,8 @@ def search_window(
     start = min(day.start, max(_utc(now), wanted_start - window))
     # An appointment starting before the requested day can still overlap the request.
     start = min(start, wanted_start - MAX_APPOINTMENT_LENGTH)
-    end = max(day.end, wanted_end, wanted_start + window)
+    # The window is inclusive and the span half-open: one microsecond past its last instant.
+    end = max(day.end, wanted_end, wanted_start + window + timedelta(microseconds=1))
     return TimeRange(start, end)
 
 
@@ -84,7 +88,7 @@ def early_warning(
         for a in mine
         if a.service_id == request.service_id
         and a.span.start >= now
-        and abs(_utc(a.span.start) - _utc(request.start)) < window
+        and abs(_utc(a.span.start) - _utc(request.start)) <= window
     )
     if upcoming:
         return Decision(

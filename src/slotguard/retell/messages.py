@@ -138,6 +138,19 @@ CATALOGUE: dict[str, dict[tuple[str, str | None], str]] = {
             None,
         ): "Ich habe keinen passenden Termin gefunden. Wann war der Termin denn?",
         (
+            "not_found",
+            "appointments",
+        ): "Zu dieser Angabe habe ich keinen Termin gefunden. {listing} Welchen meinen Sie?",
+        ("ambiguous", None): "Dazu passen mehrere Termine. {listing} Welchen meinen Sie?",
+        (
+            "refused",
+            "existing_hidden",
+        ): "Unter dieser E-Mail-Adresse ist zu dieser Zeit schon ein Termin gebucht. Welche andere Zeit passt Ihnen?",
+        (
+            "warning",
+            "existing_hidden",
+        ): "Unter dieser E-Mail-Adresse ist an diesem Tag schon ein Termin gebucht. Soll ich trotzdem buchen?",
+        (
             "error",
             "invalid_argument",
         ): "Das habe ich nicht ganz verstanden. Können Sie mir bitte {thing} noch einmal nennen?",
@@ -246,6 +259,19 @@ CATALOGUE: dict[str, dict[tuple[str, str | None], str]] = {
             None,
         ): "I could not find a matching appointment. When was it?",
         (
+            "not_found",
+            "appointments",
+        ): "I found no appointment for that. {listing} Which one do you mean?",
+        ("ambiguous", None): "Several appointments fit. {listing} Which one do you mean?",
+        (
+            "refused",
+            "existing_hidden",
+        ): "This email address already has an appointment at that time. Which other time suits you?",
+        (
+            "warning",
+            "existing_hidden",
+        ): "This email address already has an appointment that day. Shall I book anyway?",
+        (
             "error",
             "invalid_argument",
         ): "Sorry, I did not quite catch {thing}. Could you say it again?",
@@ -293,6 +319,11 @@ CATALOGUE: dict[str, dict[tuple[str, str | None], str]] = {
 MESSAGES = CATALOGUE
 
 _WITH = {"de": " bei {name}", "en": " with {name}"}
+# Said once, in the next reply of the call, when a booking told "being confirmed" failed.
+_FAILED = {
+    "de": "Leider konnte Ihr Termin {appointment} nicht bestätigt werden, er ist nicht gebucht.",
+    "en": "Sorry, your appointment {appointment} could not be confirmed; it is not booked.",
+}
 _CLOSED = {
     "de": {
         "holiday": "Am {day} ist Feiertag, {name}, da haben wir geschlossen.",
@@ -431,6 +462,10 @@ def key_of(reply: Reply) -> tuple[str, str | None]:
             reason = "none_that_day" if reply.facts.get("next_appointment") else "none"
     if status == "known" and not reply.appointments:
         reason = "none"
+    if status == "not_found" and reply.appointments:
+        reason = "appointments"
+    if reply.facts.get("existing_hidden"):
+        reason = "existing_hidden"
     if status == "available" and reply.requested_start is None:
         reason = "slots"
     if status == "error" and reason == "invalid_argument":
@@ -447,6 +482,10 @@ def render(reply: Reply, language: str, function: str | None = None) -> str:
     status, reason = key_of(reply)
     template = table.get((status, reason)) or table[(status, None)]
     text = template.format(**_values(reply, language, function or ""))
+    failed: Any = reply.facts.get("failed_booking")
+    if isinstance(failed, dict):
+        told = describe(AppointmentView.from_json(failed), language)
+        text = f"{_FAILED[language].format(appointment=told)} {text}"
     return " ".join(text.split())
 
 
@@ -454,6 +493,9 @@ def _values(reply: Reply, language: str, function: str) -> dict[str, str]:
     people = list(reply.facts.get("alternative_staff") or ())
     offered = options(reply.alternatives, language, reply.requested_start, people)
     name = reply.facts.get("customer_name")
+    household = [str(n) for n in reply.facts.get("household") or ()]
+    if household:
+        name = choice(household, language, final=_AND[language])
     field = str(reply.facts.get("field", ""))
     said = (
         f"{_ON[language]} {when(reply.requested_start, language)}" if reply.requested_start else ""

@@ -38,7 +38,7 @@ _CONFIRM_DESCRIPTION = {
 # name → (description per language, required args, optional args)
 FUNCTIONS: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = {
     "check_customer": (
-        {"de": "Prüft zu Beginn des Gesprächs, ob der Anrufer bekannt ist und welche Termine er hat.", "en": "At the start of the call: is the caller known, and which appointments do they have?"},
+        {"de": "Prüft zu Beginn des Gesprächs, ob der Anrufer bekannt ist und welche Termine er hat. Nennt household mehrere Personen, fragen, wer anruft.", "en": "At the start of the call: is the caller known, and which appointments do they have? If household names several people, ask who is calling."},
         (), (),
     ),
     "check_availability": (
@@ -58,11 +58,11 @@ FUNCTIONS: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]] = 
         (), ("date",),
     ),
     "reschedule_appointment": (
-        {"de": "Verschiebt einen Termin des Anrufers auf ein neues Datum und eine neue Uhrzeit.", "en": "Moves one of the caller's appointments to a new date and time."},
+        {"de": "Verschiebt einen Termin des Anrufers auf ein neues Datum und eine neue Uhrzeit. Datum und Uhrzeit des alten Termins müssen genau passen; bei not_found oder ambiguous nachfragen, welcher Termin gemeint ist.", "en": "Moves one of the caller's appointments to a new date and time. The old appointment's date and time must match exactly; on not_found or ambiguous ask which appointment is meant."},
         ("new_date", "new_time"), ("date", "time", "service"),
     ),
     "cancel_appointment": (
-        {"de": "Storniert einen Termin des Anrufers.", "en": "Cancels one of the caller's appointments."},
+        {"de": "Storniert einen Termin des Anrufers. Datum und Uhrzeit müssen genau passen; bei not_found oder ambiguous nachfragen, welcher Termin gemeint ist.", "en": "Cancels one of the caller's appointments. Date and time must match exactly; on not_found or ambiguous ask which appointment is meant."},
         (), ("date", "time", "service"),
     ),
 }  # fmt: skip

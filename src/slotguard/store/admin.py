@@ -121,6 +121,21 @@ class AppointmentItem:
 
 
 @dataclass(frozen=True)
+class CallbackItem:
+    """A booking that failed after the caller heard "being confirmed": whom to call back."""
+
+    appointment_id: int
+    company: str
+    customer_name: str | None
+    phone: str | None
+    email: str | None
+    service: str
+    starts_at: datetime
+    failure_reason: str | None
+    failed_at: datetime
+
+
+@dataclass(frozen=True)
 class DecisionItem:
     """One duplicate-detection decision of the audit trail."""
 
@@ -202,6 +217,34 @@ class AdminRepository:
             query = query.where(a.status.in_(where.statuses), a.deleted_at.is_(None))
         rows = await self.session.execute(query.order_by(a.starts_at, a.id).limit(limit))
         return [_appointment(*row) for row in rows]
+
+    async def callbacks(self, company_id: int | None, limit: int) -> list[CallbackItem]:
+        """Failed-after-pending bookings not yet called back, oldest failure first."""
+        a = AppointmentRow
+        query = (
+            select(a, ServiceRow.name, CustomerRow, CompanyRow.slug)
+            .join(ServiceRow, ServiceRow.id == a.service_id)
+            .join(CustomerRow, CustomerRow.id == a.customer_id)
+            .join(CompanyRow, CompanyRow.id == a.company_id)
+            .where(a.needs_callback.is_(True), a.called_back_at.is_(None))
+        )
+        if company_id is not None:
+            query = query.where(a.company_id == company_id)
+        rows = await self.session.execute(query.order_by(a.updated_at, a.id).limit(limit))
+        return [
+            CallbackItem(
+                appointment_id=row.id,
+                company=slug,
+                customer_name=person.name,
+                phone=person.phone_e164 or person.household_phone,
+                email=person.email,
+                service=service,
+                starts_at=row.starts_at,
+                failure_reason=row.failure_reason,
+                failed_at=row.updated_at,
+            )
+            for row, service, person, slug in rows
+        ]
 
     async def decisions(
         self, where: DecisionFilter, limit: int, after: Keyset | None = None

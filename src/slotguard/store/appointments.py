@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -38,7 +39,7 @@ def _build_for_rules() -> Select[Any]:
         .join_from(_APPOINTMENTS, _SERVICES, _SERVICES.c.id == a.service_id)
         .where(
             a.company_id == bindparam("company_id"),
-            a.customer_id == bindparam("customer_id"),
+            a.customer_id.in_(bindparam("customer_ids", expanding=True)),
             a.starts_at >= bindparam("window_start"),
             a.starts_at < bindparam("window_end"),
             a.status.in_(_ACTIVE),
@@ -131,16 +132,16 @@ class AppointmentRepository:
         await advisory_xact_lock(self.session, "slotguard.local_calendar", company_id)
 
     async def for_rules(
-        self, company_id: int, customer_id: int, window: TimeRange
+        self, company_id: int, customer_ids: int | Sequence[int], window: TimeRange
     ) -> list[Appointment]:
-        """The customer's slot-holding appointments starting inside ``window``: one query.
+        """These people's slot-holding appointments starting inside ``window``: one query.
 
         Served by ix_appointments_company_id_customer_id_starts_at; this is everything the
         pure rules of Layers 1 and 2 need for one request.
         """
         params = {
             "company_id": company_id,
-            "customer_id": customer_id,
+            "customer_ids": [customer_ids] if isinstance(customer_ids, int) else list(customer_ids),
             "window_start": window.start,
             "window_end": window.end,
         }
@@ -256,9 +257,28 @@ class AppointmentRepository:
 
     async def upcoming(self, company_id: int, customer_id: int, now: datetime) -> list[Appointment]:
         """The customer's slot-holding appointments that have not ended yet, soonest first."""
+        return await self.upcoming_of(company_id, [customer_id], now)
+
+    async def upcoming_of(
+        self, company_id: int, customer_ids: Sequence[int], now: datetime
+    ) -> list[Appointment]:
+        """The slot-holding, not yet ended appointments of these people, soonest first."""
+        return await self._upcoming(
+            company_id, AppointmentRow.customer_id.in_(list(customer_ids)), now
+        )
+
+    async def upcoming_of_call(
+        self, company_id: int, call_row_id: int, now: datetime
+    ) -> list[Appointment]:
+        """The slot-holding, not yet ended appointments made during one call, soonest first."""
+        return await self._upcoming(company_id, AppointmentRow.call_row_id == call_row_id, now)
+
+    async def _upcoming(
+        self, company_id: int, whose: ColumnElement[bool], now: datetime
+    ) -> list[Appointment]:
         query = _with_service().where(
             AppointmentRow.company_id == company_id,
-            AppointmentRow.customer_id == customer_id,
+            whose,
             AppointmentRow.ends_at > now,
             *_holds_slot(),
         )
@@ -276,7 +296,6 @@ class AppointmentRepository:
     ) -> list[tuple[TimeRange, dict[str, Any] | None]]:
         """Slot-holding appointments of one host (a person, or the whole company when
         ``staff_key`` is None) overlapping ``window``, each with its service's rules.
-
         ``confirmed_only`` keeps the ones the calendar has confirmed (they carry a uid).
         """
         query = _calendar_busy(staff_key is not None, confirmed_only, ignore_uid is not None)
@@ -332,6 +351,59 @@ class AppointmentRepository:
                 .values(updated_at=now, reconcile_attempts=AppointmentRow.reconcile_attempts + 1)
             )
         return leased
+
+    async def mark_resent(self, appointment_id: int, now: datetime) -> bool:
+        """Claim the one resend of a pending row's create; False when it was resent before."""
+        result = await self.session.execute(
+            update(AppointmentRow)
+            .where(
+                AppointmentRow.id == appointment_id,
+                AppointmentRow.status == AppointmentStatus.PENDING.value,
+                AppointmentRow.resent_at.is_(None),
+            )
+            .values(resent_at=now, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def unmark_resent(self, appointment_id: int) -> None:
+        """The resend was never sent (no connection, no budget): it is still to come."""
+        await self.session.execute(
+            update(AppointmentRow).where(AppointmentRow.id == appointment_id).values(resent_at=None)
+        )
+
+    async def mark_needs_callback(self, appointment_id: int) -> None:
+        """The caller heard "being confirmed" and the booking failed: the salon calls back."""
+        await self.session.execute(
+            update(AppointmentRow)
+            .where(AppointmentRow.id == appointment_id)
+            .values(needs_callback=True)
+        )
+
+    async def callbacks_needed(self, company_id: int | None = None) -> list[Appointment]:
+        """Failed bookings promised as "being confirmed" and not yet called back, oldest first."""
+        query = _with_service().where(
+            AppointmentRow.needs_callback.is_(True), AppointmentRow.called_back_at.is_(None)
+        )
+        if company_id is not None:
+            query = query.where(AppointmentRow.company_id == company_id)
+        rows = await self.session.execute(query.order_by(AppointmentRow.updated_at).limit(200))
+        return [to_domain(row, name) for row, name in rows]
+
+    async def count_callbacks_needed(self) -> int:
+        """How many failed-after-pending bookings wait for a call back (for the gauge)."""
+        query = select(func.count()).where(
+            AppointmentRow.needs_callback.is_(True), AppointmentRow.called_back_at.is_(None)
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def mark_called_back(self, appointment_id: int, now: datetime) -> bool:
+        """The salon called the caller back; False when there was nothing to call back."""
+        result = await self.session.execute(
+            update(AppointmentRow)
+            .where(AppointmentRow.id == appointment_id, AppointmentRow.needs_callback.is_(True))
+            .values(called_back_at=func.coalesce(AppointmentRow.called_back_at, now))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def successor_of(self, appointment_id: int) -> Appointment | None:
         """The pending or failed row that is to replace ``appointment_id`` (a reschedule)."""

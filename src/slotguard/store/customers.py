@@ -2,44 +2,136 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slotguard.domain import Customer
-from slotguard.store.sql import required, upsert_touching
+from slotguard.domain import Customer, name_key, pick
+from slotguard.store.sql import insert_ignore, required, upsert_touching
 from slotguard.store.tables import CustomerRow
 
 
 def customer_from_row(row: CustomerRow) -> Customer:
-    """Map a row to the domain value."""
-    return Customer(row.id, row.company_id, row.name, row.phone_e164, row.email)
+    """Map a row to the domain value; a person's phone is their household's number."""
+    phone = row.phone_e164 or row.household_phone
+    return Customer(row.id, row.company_id, row.name, phone, row.email)
 
 
 class CustomerRepository:
-    """Finds or creates the caller within one company. Flushes only."""
+    """Finds or creates the people calling one company. Flushes only."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def by_phone(self, company_id: int, phone: str, now: datetime) -> Customer:
-        """The customer with this E.164 number, created on first contact (race-safe)."""
+        """The household's first person for this E.164 number, created on first contact.
+
+        Race-safe: the number is unique per company on the first person.
+        """
         statement = (
             upsert_touching(self.session, CustomerRow, ["company_id", "phone_e164"], "updated_at")
-            .values(company_id=company_id, phone_e164=phone, created_at=now, updated_at=now)
+            .values(
+                company_id=company_id,
+                phone_e164=phone,
+                household_phone=phone,
+                created_at=now,
+                updated_at=now,
+            )
             .returning(CustomerRow)
         )
         row = await self.session.scalar(statement, execution_options={"populate_existing": True})
         return customer_from_row(required(row, f"customer {phone!r} of company {company_id}"))
 
+    async def household(self, company_id: int, phone: str) -> list[Customer]:
+        """Everyone who called from ``phone`` (not forgotten), first person first."""
+        rows = await self.session.scalars(
+            select(CustomerRow)
+            .where(
+                CustomerRow.company_id == company_id,
+                CustomerRow.household_phone == phone,
+                CustomerRow.forgotten_at.is_(None),
+            )
+            .order_by(CustomerRow.id)
+        )
+        return [customer_from_row(row) for row in rows]
+
+    async def name_first_person(self, customer_id: int, name: str, key: str, now: datetime) -> bool:
+        """Give a nameless person their first name; False when someone named them meanwhile."""
+        result = await self.session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id, CustomerRow.name_key.is_(None))
+            .values(name=name, name_key=key, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def add_to_household(
+        self, company_id: int, phone: str, name: str, key: str, email: str | None, now: datetime
+    ) -> Customer:
+        """The person ``key`` of the household of ``phone``, added when new (race-safe)."""
+        await self.session.execute(
+            insert_ignore(
+                self.session, CustomerRow, ["company_id", "household_phone", "name_key"]
+            ).values(
+                company_id=company_id,
+                name=name,
+                name_key=key,
+                household_phone=phone,
+                email=email,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        row = await self.session.scalar(
+            select(CustomerRow).where(
+                CustomerRow.company_id == company_id,
+                CustomerRow.household_phone == phone,
+                CustomerRow.name_key == key,
+            )
+        )
+        return customer_from_row(required(row, f"household person {key}"))
+
+    async def same_email(self, company_id: int, email: str) -> list[int]:
+        """Ids of every person who gave ``email`` (case-insensitive): for duplicate checks only."""
+        rows = await self.session.scalars(
+            select(CustomerRow.id).where(
+                CustomerRow.company_id == company_id,
+                func.lower(CustomerRow.email) == email.strip().lower(),
+            )
+        )
+        return list(rows)
+
+    async def person(
+        self, company_id: int, phone: str, name: str | None, email: str | None, now: datetime
+    ) -> tuple[Customer, list[Customer]]:
+        """(the person ``name`` picks in the household of ``phone``, the whole household).
+
+        A name nobody in the household has adds a person; it never renames one. Without a name
+        the household's first person answers.
+        """
+        first = await self.by_phone(company_id, phone, now)
+        people = await self.household(company_id, phone)
+        chosen = pick([(p.name, p) for p in people], name) if name else first
+        key = name_key(name)
+        if chosen is None and name is not None and key is not None:
+            if first.name is None and await self.name_first_person(first.id, name, key, now):
+                chosen = replace(first, name=name)
+            else:
+                chosen = await self.add_to_household(company_id, phone, name, key, email, now)
+        chosen = chosen or first
+        if name:
+            chosen = await self.update_email(chosen, email, now)
+        others = [p for p in people if p.id != chosen.id]
+        return chosen, sorted([*others, chosen], key=lambda p: p.id)
+
     async def by_email(self, company_id: int, email: str) -> Customer | None:
-        """A customer without phone found by email (case-insensitive), if any."""
+        """The oldest person who gave ``email`` (any case): for mirroring, never for access."""
         row = await self.session.scalar(
             select(CustomerRow)
             .where(
                 CustomerRow.company_id == company_id,
-                func.lower(CustomerRow.email) == email.lower(),
+                func.lower(CustomerRow.email) == email.strip().lower(),
             )
             .order_by(CustomerRow.id)
             .limit(1)
@@ -54,26 +146,26 @@ class CustomerRepository:
     async def create(
         self, company_id: int, name: str | None, email: str | None, now: datetime
     ) -> Customer:
-        """A new customer without phone number."""
+        """A new person without phone number."""
         row = CustomerRow(
-            company_id=company_id, name=name, email=email, created_at=now, updated_at=now
+            company_id=company_id,
+            name=name,
+            name_key=name_key(name),
+            email=email,
+            created_at=now,
+            updated_at=now,
         )
         self.session.add(row)
         await self.session.flush()
         return customer_from_row(row)
 
-    async def update_contact(
-        self, current: Customer, name: str | None, email: str | None, now: datetime
-    ) -> None:
-        """Fill in or correct the name and email the caller gave (no write when unchanged)."""
-        values: dict[str, object] = {}
-        if name and name != current.name:
-            values["name"] = name
-        if email and email != current.email:
-            values["email"] = email
-        if values:
-            await self.session.execute(
-                update(CustomerRow)
-                .where(CustomerRow.id == current.id)
-                .values(**values, updated_at=now)
-            )
+    async def update_email(self, current: Customer, email: str | None, now: datetime) -> Customer:
+        """Record the email this person gave (no write when unchanged); names never change."""
+        if not email or email == current.email:
+            return current
+        await self.session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == current.id)
+            .values(email=email, updated_at=now)
+        )
+        return replace(current, email=email)

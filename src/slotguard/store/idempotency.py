@@ -27,7 +27,12 @@ def _finish(dialect: str) -> Update:
     return (
         update(_KEYS)
         .where(_KEYS.c.scope == bindparam("match_scope"), _KEYS.c.key == bindparam("match_key"))
-        .values(state="done", reply=bindparam("reply"), locked_at=None)
+        .values(
+            state="done",
+            reply=bindparam("reply"),
+            locked_at=None,
+            finished_at=bindparam("finished_at"),
+        )
     )
 
 
@@ -42,10 +47,11 @@ class ClaimState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Claim:
-    """The result of one claim attempt."""
+    """The result of one claim attempt; ``finished_at`` is when a stored reply was made."""
 
     state: ClaimState
     reply: dict[str, Any] | None = None
+    finished_at: datetime | None = None
 
 
 class IdempotencyRepository:
@@ -63,6 +69,8 @@ class IdempotencyRepository:
         *,
         ttl: timedelta,
         lock_timeout: timedelta,
+        call_id: str | None = None,
+        function: str | None = None,
     ) -> Claim:
         """Take the key, or report who has it. A lock older than ``lock_timeout`` is taken over.
 
@@ -76,6 +84,8 @@ class IdempotencyRepository:
             "locked_at": now,
             "created_at": now,
             "expires_at": now + ttl,
+            "call_id": call_id,
+            "function": function,
         }
         inserted = await self.session.execute(_claim(self.session), values)
         if inserted.first() is not None:
@@ -96,13 +106,57 @@ class IdempotencyRepository:
         if row.request_hash != request_hash:
             return Claim(ClaimState.MISMATCH)
         if row.state == "done":
-            return Claim(ClaimState.DONE, row.reply)
+            return Claim(ClaimState.DONE, row.reply, row.finished_at or row.created_at)
         return Claim(ClaimState.IN_FLIGHT)
+
+    async def retake(
+        self, scope: str, key: str, request_hash: str, now: datetime, ttl: timedelta
+    ) -> bool:
+        """Run a finished key again (its reply no longer holds); False when another retook it."""
+        result = await self.session.execute(
+            update(IdempotencyKeyRow)
+            .where(
+                IdempotencyKeyRow.scope == scope,
+                IdempotencyKeyRow.key == key,
+                IdempotencyKeyRow.state == "done",
+            )
+            .values(
+                state="in_progress",
+                request_hash=request_hash,
+                reply=None,
+                locked_at=now,
+                created_at=now,
+                expires_at=now + ttl,
+                finished_at=None,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def changed_since(
+        self, scope: str, call_id: str, since: datetime, functions: frozenset[str], key: str
+    ) -> bool:
+        """Whether another of ``functions`` in the same call finished since ``since``.
+
+        Inclusive: with equal timestamps the repeat is run afresh, which is always safe.
+        """
+        found = await self.session.scalar(
+            select(IdempotencyKeyRow.id)
+            .where(
+                IdempotencyKeyRow.scope == scope,
+                IdempotencyKeyRow.call_id == call_id,
+                IdempotencyKeyRow.key != key,
+                IdempotencyKeyRow.function.in_(sorted(functions)),
+                IdempotencyKeyRow.finished_at >= since,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def finish(self, scope: str, key: str, reply: dict[str, Any], now: datetime) -> None:
         """Store the reply; later claims replay it."""
         await self.session.execute(
-            _finish(self.session), {"match_scope": scope, "match_key": key, "reply": reply}
+            _finish(self.session),
+            {"match_scope": scope, "match_key": key, "reply": reply, "finished_at": now},
         )
 
     async def release(self, scope: str, key: str, *, locked_at: datetime | None = None) -> None:

@@ -40,6 +40,7 @@ ACTIVE_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in sorted(ACTIVE_S
 HOLDS_SLOT_SQL = f"{ACTIVE_SQL} AND deleted_at IS NULL AND duplicate_of_id IS NULL"
 ACTIVE_SLOT_INDEX = "appointments_active_slot_key"
 NO_OVERLAP_CONSTRAINT = "appointments_no_overlap_excl"
+HOUSEHOLD_PERSON_INDEX = "customers_household_person_key"
 
 
 class Base(DeclarativeBase):
@@ -106,17 +107,25 @@ class ServiceRow(Base):
 
 
 class CustomerRow(Base):
-    """A caller of one company; phone unique per company when known."""
+    """A person of one company; the people sharing a phone number form its household.
+
+    ``phone_e164`` (unique per company) is set on the household's first person only, so a
+    first contact is created race-free; every person of the household carries the number in
+    ``household_phone`` and is told apart by ``name_key`` (the folded name).
+    """
 
     __tablename__ = "customers"
     __table_args__ = (
         UniqueConstraint("company_id", "phone_e164"),
         Index("ix_customers_company_id_email", "company_id", "email"),
+        Index(HOUSEHOLD_PERSON_INDEX, "company_id", "household_phone", "name_key", unique=True),
     )
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     name: Mapped[str | None] = mapped_column(String(200))
+    name_key: Mapped[str | None] = mapped_column(String(200))
     phone_e164: Mapped[str | None] = mapped_column(String(32))
+    household_phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(320))
     forgotten_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(server_default=_now_default())
@@ -206,6 +215,11 @@ class AppointmentRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     staff_key: Mapped[str | None] = mapped_column(String(100))  # the person who serves it
     reconcile_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the reconciler sent a create again that verifiably never reached the calendar.
+    resent_at: Mapped[datetime | None] = mapped_column()
+    # A booking that failed after the caller heard "being confirmed": the salon calls back.
+    needs_callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    called_back_at: Mapped[datetime | None] = mapped_column()
     deleted_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(server_default=_now_default())
     updated_at: Mapped[datetime] = mapped_column(server_default=_now_default())
@@ -249,6 +263,7 @@ class IdempotencyKeyRow(Base):
         UniqueConstraint("scope", "key"),
         CheckConstraint("state IN ('in_progress', 'done')", name="state"),
         Index("ix_idempotency_keys_expires_at", "expires_at"),
+        Index("ix_idempotency_keys_scope_call_id", "scope", "call_id"),
     )
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     scope: Mapped[str] = mapped_column(String(64))
@@ -259,6 +274,10 @@ class IdempotencyKeyRow(Base):
     locked_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+    # Retell's call id and the function: a later change in the same call ends a replay.
+    call_id: Mapped[str | None] = mapped_column(String(128))
+    function: Mapped[str | None] = mapped_column(String(64))
+    finished_at: Mapped[datetime | None] = mapped_column()
 
 
 class WebhookEventRow(Base):

@@ -1,0 +1,47 @@
+"""Bookings that failed after the caller heard "being confirmed": told to the caller and the salon.
+
+The next function call of the same call says so once; the salon sees every such booking
+(admin API, dashboard list "needs a call back", the ``slotguard_callbacks_needed`` gauge) until
+someone marks it called back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from slotguard.booking.context import Context
+from slotguard.booking.replies import AppointmentView, Reply
+from slotguard.booking.resolve import CallRef
+from slotguard.domain import Appointment, AppointmentStatus, Company
+from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.calls import CallRepository
+
+# The call's link status once its failed booking was told (see pending.settle: "failed").
+TOLD = "failed_told"
+
+
+async def tell_failed_booking(ctx: Context, company: Company, call: CallRef, reply: Reply) -> Reply:
+    """``reply`` with ``failed_booking`` when this call's pending booking failed since (once)."""
+    async with ctx.sessions() as session, session.begin():
+        calls = CallRepository(session)
+        row = await calls.by_call_id(call.call_id)
+        if row is None or row.appointment_link_status != "failed" or row.appointment_id is None:
+            return reply
+        failed = await AppointmentRepository(session).get(row.appointment_id)
+        if failed is None or failed.status is not AppointmentStatus.FAILED:
+            return reply
+        await calls.link(row.id, ctx.clock(), link_status=TOLD)
+    view = AppointmentView.of(failed, company.tz).to_json()
+    return replace(reply, facts={**reply.facts, "failed_booking": view})
+
+
+async def callbacks_needed(ctx: Context, company_id: int | None = None) -> list[Appointment]:
+    """Failed-after-pending bookings not yet called back, oldest first."""
+    async with ctx.sessions() as session:
+        return await AppointmentRepository(session).callbacks_needed(company_id)
+
+
+async def mark_called_back(ctx: Context, appointment_id: int) -> bool:
+    """The salon reached the caller; False when the booking needed no call back."""
+    async with ctx.sessions() as session, session.begin():
+        return await AppointmentRepository(session).mark_called_back(appointment_id, ctx.clock())
