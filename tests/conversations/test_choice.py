@@ -28,7 +28,7 @@ class TestTimeHints:
         await talk.say("book_appointment", _book("10:00", "Damenhaarschnitt"), call_id="call_2")
         reply = await talk.say("cancel_appointment", {"time": "19:00"}, call_id="call_3")
         assert reply["status"] == "not_found", reply
-        assert "09:00" in reply["message"] and "10:00" in reply["message"]
+        assert "um 9 Uhr" in reply["message"] and "um 10 Uhr" in reply["message"]
         assert len(reply["appointments"]) == 2
         assert talk.count("POST /v2/bookings/{uid}/cancel") == 0
         assert len(talk.active()) == 2
@@ -38,7 +38,7 @@ class TestTimeHints:
         await talk.say("book_appointment", _book("14:00"))
         reply = await talk.say("cancel_appointment", {"time": "10:00"}, call_id="call_2")
         assert reply["status"] == "not_found", reply
-        assert "14:00" in reply["message"]
+        assert "um 14 Uhr" in reply["message"]
         assert talk.count("POST /v2/bookings/{uid}/cancel") == 0
         assert len(talk.active()) == 1
 
@@ -79,7 +79,7 @@ class TestSeveralMatch:
             local(DAY, "09:00").isoformat(),
             local(DAY, "16:00").isoformat(),
         ]
-        assert "09:00" in reply["message"] and "16:00" in reply["message"]
+        assert "um 9 Uhr" in reply["message"] and "um 16 Uhr" in reply["message"]
         assert talk.count("POST /v2/bookings/{uid}/cancel") == 0
         picked = await talk.say(
             "cancel_appointment", {"date": ISO, "time": "16:00"}, call_id="call_3"

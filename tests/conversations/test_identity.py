@@ -30,7 +30,7 @@ class TestThePersonBooked:
         """A first-time caller's booking reaches Cal.com under their own name and email."""
         reply = await talk.say("book_appointment", _book("Max Müller", "10:00", "max@example.com"))
         assert reply["status"] == "booked", reply
-        assert "10:00" in reply["message"]
+        assert "um 10 Uhr" in reply["message"]
         [create] = talk.creates()
         assert create["attendee"]["name"] == "Max Müller"
         assert create["attendee"]["email"] == "max@example.com"

@@ -53,7 +53,7 @@ class TestSameServiceWindow:
             call_id="call_2",
         )
         assert (reply["status"], reply["reason"]) == ("warning", "same_service_upcoming"), reply
-        assert "10:00" in reply["message"]
+        assert "um 10 Uhr" in reply["message"]
         assert len(talk.creates()) == 1
 
 
