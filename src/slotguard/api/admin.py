@@ -350,7 +350,9 @@ async def callbacks(
 
 
 @router.post("/callbacks/{appointment_id}/done", summary="Mark a call back as done")
-async def callback_done(appointment_id: int, request: Request) -> dict[str, int | str]:
+async def callback_done(
+    appointment_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request
+) -> dict[str, int | str]:
     """The salon reached the caller: the booking leaves the list (idempotent)."""
     ctx: Context = request.state.ctx
     if not await mark_called_back(ctx, appointment_id):
