@@ -2,9 +2,9 @@
 call and function of each idempotency key (a later change in the same call ends a replay),
 and what the salon needs to call back a caller whose confirmed-soon booking failed.
 
-Revision ID: 0005_households
-Revises: 0004_owner_token
-Create Date: 2026-11-29 11:50:00
+Revision ID: 0006_households
+Revises: 0005_calcom_budget
+Create Date: 2026-11-29 12:10:00
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 
 from slotguard.domain import name_key
 
-revision: str = "0005_households"
-down_revision: str | None = "0004_owner_token"
+revision: str = "0006_households"
+down_revision: str | None = "0005_calcom_budget"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
