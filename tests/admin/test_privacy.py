@@ -156,6 +156,33 @@ class TestForgetCustomer:
             '"to":"[erased]","other":"Erika, 030 1234"}'
         )
 
+    async def test_redacts_earlier_emails(self, engine: AsyncEngine, seeded: Seeded) -> None:
+        """An email Max gave before his current one leaves the bodies of his bookings and
+        calls; the salon's own (organizer) address stays."""
+        company_id = await _company_id(engine, seeded.company)
+        async with session_factory(engine)() as session, session.begin():
+            row = await session.get(AppointmentRow, seeded.tomorrow_id)
+            assert row is not None
+            row.calcom_booking_uid = "uid-max-earlier"
+        booking = (
+            '{"triggerEvent":"BOOKING_CREATED","payload":{"uid":"uid-max-earlier",'
+            '"organizer":{"email":"salon@example.com"},'
+            '"attendees":[{"name":"Max","email":"max.old@example.org"}]}}'
+        )
+        call = f'{{"from_number":"{MAX_PHONE}","args":{{"customer_email":"m@old.example"}}}}'
+        other = '{"attendees":[{"email":"erika@example.com"}],"uid":"not-max"}'
+        ids = [
+            (await factories.add(engine, _event(company_id, body, processed=True))).id
+            for body in (booking, call, other)
+        ]
+        await _forget(engine, company=seeded.company)
+        async with session_factory(engine)() as session:
+            bodies = {r.id: r.raw_body for r in await session.scalars(select(WebhookEventRow))}
+        assert "max.old@example.org" not in bodies[ids[0]]
+        assert "salon@example.com" in bodies[ids[0]]
+        assert "m@old.example" not in bodies[ids[1]]
+        assert bodies[ids[2]] == other
+
     @pytest.mark.parametrize(
         ("phone", "company", "message"),
         [("not a number", None, "not a phone number"), (MAX_PHONE, "nope", "unknown company")],

@@ -93,8 +93,15 @@ async def forget_customer(
         for customer_id, company_id in ids:
             kept = await repo.history(customer_id)
             customers.append((customer_id, companies[company_id], *kept))
-        needles = [*spoken_forms(number), *await repo.contacts([cid for cid, _ in ids])]
+        customer_ids = [cid for cid, _ in ids]
+        scope = None if company is None else list(companies)
+        forms = spoken_forms(number)
+        needles = [
+            *forms,
+            *await repo.contacts(customer_ids),
+            *await repo.earlier_emails(scope, customer_ids, forms),
+        ]
         await repo.erase_customers([cid for cid, _ in ids], now)
         calls = await repo.mask_calls(list(companies), number, now)
-        events = await repo.redact_events(None if company is None else list(companies), needles)
+        events = await repo.redact_events(scope, needles)
     return Erasure(number, sorted(companies.values()), customers, calls, events)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,6 +104,38 @@ class PrivacyRepository:
         )
         return int(getattr(result, "rowcount", 0))
 
+    async def earlier_emails(
+        self,
+        company_ids: Sequence[int] | None,
+        customer_ids: Sequence[int],
+        phone_forms: Sequence[str],
+    ) -> list[str]:
+        """Emails the customers gave before their current one, as stored bodies hold them.
+
+        Looked for in bodies that name the caller's number or one of their bookings' uids, and
+        read from the fields that carry a caller's email (an attendee's, the function's
+        ``customer_email``), never the organizer's: the salon's own address stays.
+        """
+        uids = await self.session.scalars(
+            select(AppointmentRow.calcom_booking_uid).where(
+                AppointmentRow.customer_id.in_(customer_ids),
+                AppointmentRow.calcom_booking_uid.is_not(None),
+            )
+        )
+        needles = [*phone_forms, *(u for u in uids if u)]
+        if not needles:
+            return []
+        bodies = await self.session.scalars(
+            select(WebhookEventRow.raw_body).where(
+                _in_companies(company_ids),
+                or_(*(WebhookEventRow.raw_body.contains(n, autoescape=True) for n in needles)),
+            )
+        )
+        found: set[str] = set()
+        for body in bodies:
+            found |= _caller_emails(body)
+        return sorted(found)
+
     async def contacts(self, customer_ids: Sequence[int]) -> list[str]:
         """The emails and names of these customers (to blank them out of stored bodies too).
 
@@ -113,6 +147,32 @@ class PrivacyRepository:
             found += [email] if email else []
             found += [name] if name and len(name) >= MIN_NAME_LENGTH else []
         return found
+
+
+# Keys whose value is a caller's email; anything under "organizer" is the salon's own.
+_EMAIL_KEYS = frozenset({"email", "customer_email", "attendeeEmail"})
+
+
+def _caller_emails(body: str) -> set[str]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return set()
+    found: set[str] = set()
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "organizer":
+                    continue
+                if key in _EMAIL_KEYS and isinstance(value, str) and "@" in value:
+                    found.add(value)
+                else:
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def _in_companies(company_ids: Sequence[int] | None) -> ColumnElement[bool]:
