@@ -24,10 +24,13 @@ class UnknownRegion(ValueError):
 def check_region(region: str) -> str:
     """``region`` when the package knows it; raises UnknownRegion with the reason otherwise."""
     country, _, subdiv = region.partition("-")
-    try:
-        holidays.country_holidays(country, subdiv=subdiv or None)
-    except NotImplementedError as error:
-        raise UnknownRegion(f"unknown public-holiday region {region!r} ({error})") from None
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise UnknownRegion(f"unknown public-holiday region {region!r} (no country {country!r})")
+    if subdiv and subdiv not in supported[country]:
+        raise UnknownRegion(
+            f"unknown public-holiday region {region!r} ({country} has no subdivision {subdiv!r})"
+        )
     return region
 
 
