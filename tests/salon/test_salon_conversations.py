@@ -3,9 +3,7 @@ notice, buffer, horizon and grid — what the caller hears and what is booked.""
 
 from __future__ import annotations
 
-import json
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard import tenants
 from slotguard.api import create_app
-from slotguard.retell.signature import sign
 from slotguard.settings import Settings
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.db import session_factory
 from slotguard.store.tables import AppointmentRow
 from slotguard.testing.asgi import lifespan_client
+from tests.signing import function_request
 
 RETELL_KEY = "key_salon_rules_0123456789"
 # Wednesday 25 November 2026, 10:00 in Berlin.
@@ -91,11 +89,7 @@ class Phone:
             "to_number": "+4930111111",
             "start_timestamp": int(NOW.timestamp() * 1000),
         }
-        body = json.dumps({"name": name, "call": call, "args": args}, ensure_ascii=False).encode()
-        headers = {
-            "content-type": "application/json",
-            "x-retell-signature": sign(body, RETELL_KEY, int(time.time() * 1000)),
-        }
+        body, headers = function_request(name, call, args, RETELL_KEY)
         response = await self.client.post(
             f"/retell/functions/{name}", content=body, headers=headers
         )
