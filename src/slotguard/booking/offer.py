@@ -294,7 +294,7 @@ async def check_span(
 
 def staff_facts(company: Company, staff_key: str | None) -> dict[str, Any]:
     """``{"staff": name}`` for the person who serves an appointment, when there is one."""
-    person = next((p for p in company.staff if p.key == staff_key), None)
+    person = company.person(staff_key)
     return {} if person is None else {"staff": person.name}
 
 

@@ -58,7 +58,7 @@ async def _reschedule(ctx: Context, company: Company, call: CallRef, args: Resch
 
 def _same_person(company: Company, appointment: Appointment) -> StaffMember | None:
     """A move stays with the person who was to serve the appointment, when they still work."""
-    return next((p for p in company.staff if p.key == appointment.staff_key), None)
+    return company.person(appointment.staff_key)
 
 
 async def _service(ctx: Context, service_id: int) -> Service:

@@ -313,7 +313,7 @@ async def _request(ctx: Context, company: Company, appointment: Appointment) -> 
         service = await CompanyRepository(session).service(appointment.service_id)
     if customer is None or service is None:
         raise AppointmentIncomplete(f"appointment {appointment.id} lost its customer or service")
-    person = next((p for p in company.staff if p.key == appointment.staff_key), None)
+    person = company.person(appointment.staff_key)
     return calendar_request(
         company, customer, service, appointment.span, appointment.reservation_key, person
     )

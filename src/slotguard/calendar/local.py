@@ -150,7 +150,7 @@ class LocalCalendar:
 
     def _hours(self, staff_key: str | None) -> OpeningHours:
         """The host's hours: the person's working hours, else the company's opening hours."""
-        person = next((p for p in self.company.staff if p.key == staff_key), None)
+        person = self.company.person(staff_key)
         if person is None or person.hours is None:
             return self.company.opening_hours
         return person.hours

@@ -180,6 +180,10 @@ class Company:
             service.notice_minutes, service.buffer_minutes, service.grid_minutes
         )
 
+    def person(self, staff_key: str | None) -> StaffMember | None:
+        """The person with this key (None when the key is None or names nobody now)."""
+        return next((p for p in self.staff if p.key == staff_key), None)
+
     def staff_for(self, service: Service) -> tuple[StaffMember, ...]:
         """The people who offer ``service`` (empty when the company names no staff)."""
         return tuple(p for p in self.staff if p.offers(service.name))
