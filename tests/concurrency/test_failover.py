@@ -218,8 +218,9 @@ class TestPrimaryDies:
         # short of the limit), so the reconciler's look-ups wait for the window to slide: it
         # answers "unreachable" and leaves the rows pending until then, as it would in service.
         deadline = time.monotonic() + RECONCILE_SECONDS
+        rounds: list[str] = []
         while True:
-            await _reconcile(url, tenants)
+            rounds.append(await _reconcile(url, tenants))
             rows = await _rows(url)
             if not any(r.status == "pending" for r in rows) or time.monotonic() > deadline:
                 break
@@ -233,7 +234,10 @@ class TestPrimaryDies:
         assert answered_after_kill, "the primary died after the burst, not during it"
 
         # Nothing pending is left once the reconciler ran.
-        assert [r.id for r in rows if r.status == "pending"] == []
+        pending = [r for r in rows if r.status == "pending"]
+        if pending:
+            _explain(pending, rounds, emulator, tmp_path)
+        assert [r.id for r in pending] == []
         # No reservation key reached Cal.com twice.
         creates = [r for r in emulator.request_log if r.route == "POST /v2/bookings"]
         keys = Counter(
@@ -261,6 +265,24 @@ class TestPrimaryDies:
         assert len(active_rows) == len(active_calcom)
         # Distinct free slots: every caller ends up booked.
         assert finals[("booked", None)] + finals[("pending", None)] == CALLERS, finals
+
+
+def _explain(
+    pending: list[AppointmentRow], rounds: list[str], emulator: CalcomEmulator, logs: Path
+) -> None:
+    """Print what a failure needs to be understood: the rows, the last reconciler rounds,
+    Cal.com's answers and every server log line about the rows or their reservations."""
+    for row in pending:
+        print(f"pending row {row.id}: key {row.reservation_key} updated {row.updated_at} "
+              f"attempts {row.reconcile_attempts} failure {row.failure_reason!r}")  # fmt: skip
+    print("last reconciler rounds:", *rounds[-3:], sep="\n")
+    print("Cal.com answers:", Counter((r.route, r.status) for r in emulator.request_log))
+    marks = [f'"appointment_id": {r.id},' for r in pending] + [
+        str(r.reservation_key) for r in pending
+    ]
+    for name in ("a.log", "b.log"):
+        lines = (logs / name).read_text(encoding="utf-8").splitlines()
+        print(name, *[line for line in lines if any(m in line for m in marks)][-30:], sep="\n")
 
 
 async def _rows(url: str) -> list[AppointmentRow]:
