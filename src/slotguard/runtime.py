@@ -56,6 +56,13 @@ def calcom_factory(
     return build
 
 
+# An idle connection is dropped before Cal.com's server may close it (Node's default
+# keep-alive timeout is 5 s, the same as httpx's default): reusing one the server is closing
+# fails a create with a ReadError that leaves the booking ambiguous (pending) until the
+# reconciler settles it. A new connection costs one handshake; an ambiguous create, a callback.
+CALCOM_KEEPALIVE_SECONDS = 3.0
+
+
 @asynccontextmanager
 async def open_context(
     settings: Settings,
@@ -73,7 +80,9 @@ async def open_context(
     engine = create_engine(settings.database_url)
     own_metrics = metrics or Metrics()
     http = httpx.AsyncClient(
-        base_url=settings.calcom_base_url, timeout=settings.calcom_timeout_seconds
+        base_url=settings.calcom_base_url,
+        timeout=settings.calcom_timeout_seconds,
+        limits=httpx.Limits(keepalive_expiry=CALCOM_KEEPALIVE_SECONDS),
     )
     sessions = session_factory(engine)
     limit = RateLimit(limit=settings.calcom_rate_limit_per_minute)

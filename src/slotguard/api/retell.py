@@ -19,7 +19,7 @@ from slotguard.booking.context import Context
 from slotguard.booking.errors import BookingError, UnknownTenant
 from slotguard.booking.replies import Reply
 from slotguard.booking.resolve import company_for
-from slotguard.calendar import CalendarUnreachable
+from slotguard.calendar import CalendarUnreachable, waiting
 from slotguard.observability import get_logger
 from slotguard.retell import messages, signature
 from slotguard.retell.dispatch import FUNCTIONS, call_ref
@@ -76,6 +76,7 @@ async def function_by_body(request: Request) -> Response:
 
 async def _handle(request: Request, name: str | None) -> Response:
     started = time.perf_counter()
+    calendar = waiting.tally()
     body = await _verified_body(request)
     payload = _function_call(parse_json_object(body))
     name = name or payload.name
@@ -96,11 +97,17 @@ async def _handle(request: Request, name: str | None) -> Response:
         reply = reply_for(unknown)
     except (BookingError, CalendarUnreachable) as failure:
         reply = reply_for(failure)
-    return _respond(ctx, name, call.call_id, reply, language, started)
+    return _respond(ctx, name, call.call_id, reply, language, started, calendar)
 
 
 def _respond(
-    ctx: Context, name: str, call_id: str, reply: Reply, language: str, started: float
+    ctx: Context,
+    name: str,
+    call_id: str,
+    reply: Reply,
+    language: str,
+    started: float,
+    calendar: waiting.Tally,
 ) -> Response:
     content = {**reply.to_json(), "message": messages.render(reply, language, name)}
     elapsed = time.perf_counter() - started
@@ -112,6 +119,7 @@ def _respond(
         status=reply.status.value,
         reason=None if reply.reason is None else reply.reason.value,
         duration_ms=round(elapsed * 1000, 2),
+        calendar_ms=calendar.ms,  # of the duration: Cal.com's answers, its budget, peers' lookups
     )
     return Response(orjson.dumps(content), media_type="application/json")
 

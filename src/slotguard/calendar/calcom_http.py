@@ -27,6 +27,7 @@ from slotguard.calendar.ratelimit import (
     RetryPolicy,
     Sleep,
 )
+from slotguard.calendar.waiting import waiting
 from slotguard.observability import get_logger
 
 # Everything httpx raises from a request: its whole public exception tree (meta-tested).
@@ -116,7 +117,8 @@ class CalcomClient:
         write = call.priority is Priority.WRITE
         patience = self.retry.send_wait if write else self.retry.read_budget_wait
         try:
-            ticket = await budget.acquire(min(patience, left), call.priority)
+            with waiting():
+                ticket = await budget.acquire(min(patience, left), call.priority)
         except BudgetExhausted:
             _log.warning("calcom_budget_exhausted", endpoint=call.endpoint, path=call.path)
             observe(call.endpoint, "budget_exhausted", 0.0)
@@ -124,10 +126,11 @@ class CalcomClient:
         headers = {"Authorization": f"Bearer {api_key}", "cal-api-version": call.version}
         started = time.perf_counter()
         try:
-            response = await self.http.request(
-                call.method, call.path, params=call.params, json=call.json, headers=headers,
-                timeout=self._timeout(deadline),
-            )  # fmt: skip
+            with waiting():
+                response = await self.http.request(
+                    call.method, call.path, params=call.params, json=call.json,
+                    headers=headers, timeout=self._timeout(deadline),
+                )  # fmt: skip
         except HTTPX_ERRORS as problem:
             seconds = time.perf_counter() - started
             error = type(problem).__name__

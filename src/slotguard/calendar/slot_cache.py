@@ -36,6 +36,7 @@ from slotguard.calendar.provider import (
     RateLimited,
 )
 from slotguard.calendar.ratelimit import Clock, Sleep
+from slotguard.calendar.waiting import waiting
 from slotguard.domain import Company, TimeRange
 from slotguard.observability import Metrics, get_logger
 from slotguard.store.appointments import AppointmentRepository
@@ -117,9 +118,11 @@ class SlotCache:
             task = asyncio.ensure_future(self._load(key, window, fetch))
             self._flights[key] = task
             task.add_done_callback(lambda _t: self._flights.pop(key, None))
-        else:
-            self.metrics.slot_lookups.labels("shared").inc()
-        return [datetime.fromisoformat(s) for s in await asyncio.shield(task)]
+            return [datetime.fromisoformat(s) for s in await asyncio.shield(task)]
+        self.metrics.slot_lookups.labels("shared").inc()
+        with waiting():  # for another request's lookup (this one's own is counted inside)
+            starts = await asyncio.shield(task)
+        return [datetime.fromisoformat(s) for s in starts]
 
     async def _load(self, key: tuple[int, int, str], window: TimeRange, fetch: Fetch) -> list[str]:
         company_id, _event_type, start = key
@@ -145,7 +148,8 @@ class SlotCache:
                 return await self._fetch(key, window, fetch, version, cached)
             if now >= give_up:
                 return self._stale(key, cached, "another lookup takes too long")
-            await self._sleep(POLL_SECONDS)
+            with waiting():  # for another process's lookup of the same window
+                await self._sleep(POLL_SECONDS)
 
     def _fresh(self, version: int, current: int, fetched_at: float | None, now: float) -> bool:
         return version == current and fetched_at is not None and now - fetched_at < self.ttl
