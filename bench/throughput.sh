@@ -6,7 +6,8 @@
 #   FN=book_appointment   drive that function (bench/post_book.lua: a new slot per request;
 #                         the floor answers it like any other body of that shape)
 #   GOAL=0.35             the ratio the exit status checks (default 0.5)
-#   PROFILE=bench/profiles/NAME.svg   also record one loaded worker with py-spy (root)
+#   PROFILE=bench/profiles/NAME.svg   also record one loaded worker with py-spy (root);
+#                         NAME.txt records collapsed stacks instead (bench/profile_top.py reads them)
 # Run from the project root; needs PostgreSQL at 127.0.0.1:5432 (user postgres) and wrk.
 set -u
 shared=${SHARED_PERF:-$(cd "$(dirname "$0")/../../../shared/perf" 2>/dev/null && pwd)}
@@ -37,7 +38,7 @@ if [ -n "${PROFILE:-}" ]; then
   worker=$(ps -o pid=,args= --ppid "$(cat "$tmp/sg.pid")" | awk '/spawn_main/{print $1; exit}')
   wrk -t1 -c16 -d20s -s "$script" http://127.0.0.1:18101 >/dev/null 2>&1 &
   load=$!
-  sleep 2; "$proj/.venv/bin/py-spy" record --pid "$worker" --duration 15 --rate 200 --nonblocking -o "$proj/$PROFILE" >"$tmp/pyspy.log" 2>&1 || cat "$tmp/pyspy.log" >&2
+  sleep 2; "$proj/.venv/bin/py-spy" record --pid "$worker" --duration 15 --rate 200 --nonblocking $(case "$PROFILE" in *.txt) echo --format raw;; esac) -o "$proj/$PROFILE" >"$tmp/pyspy.log" 2>&1 || cat "$tmp/pyspy.log" >&2
   wait "$load"
 fi
 grep -E 'Latency|50%|99%|Non-2xx' "$tmp/wrk.18101" >&2

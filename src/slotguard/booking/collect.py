@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from slotguard.booking import usecase
 from slotguard.booking.availability import host_for, services_of
 from slotguard.booking.context import Context
@@ -20,9 +22,9 @@ from slotguard.booking.replies import Reply, Status
 from slotguard.booking.resolve import (
     Caller,
     CallRef,
-    caller_for,
     company_for,
     customer_of,
+    identify,
     requested_span,
 )
 from slotguard.calendar import CalendarUnreachable
@@ -58,10 +60,12 @@ async def _checks(ctx: Context, company: Company, call: CallRef, args: CollectAr
     service = await services_of(ctx, company, args.service)
     wished_person(company, service, args.staff)  # an unknown name is refused before anything else
     span = requested_span(ctx, company, call, service, args.date, args.time)
-    caller = await caller_for(
-        ctx, company, call, name=args.customer_name, email=args.customer_email
-    )
-    found = await _examine(ctx, caller, service, span)
+    # One transaction: the call and the person are recorded and both layers decide on them.
+    async with ctx.sessions() as session, session.begin():
+        caller = await identify(
+            ctx, session, company, call, name=args.customer_name, email=args.customer_email
+        )
+        found = await _examine(ctx, session, caller, service, span)
     local = span.start.astimezone(company.tz)
     for decision, status in ((found.refusal, Status.REFUSED), (found.warning, Status.WARNING)):
         if decision.result is not Result.CLEAR:
@@ -89,14 +93,15 @@ async def _with_availability(
     return replace(checked, facts={**checked.facts, **who, "availability": "free"})
 
 
-async def _examine(ctx: Context, caller: Caller, service: Service, span: TimeRange) -> Findings:
+async def _examine(
+    ctx: Context, session: AsyncSession, caller: Caller, service: Service, span: TimeRange
+) -> Findings:
     """Both layers for the request, with every warning or refusal recorded."""
     company, customer = caller.company, customer_of(caller)
     request = request_for(company, customer.id, service.id, span)
     where = decision_record(FUNCTION, caller, customer, service, span)
-    async with ctx.sessions() as session, session.begin():
-        found = await examine(session, company, request, ctx.clock(), customer.email)
-        for decision in (found.refusal, found.warning):
-            if decision.result is not Result.CLEAR:
-                await record(ctx, session, decision, where)
+    found = await examine(session, company, request, ctx.clock(), customer.email)
+    for decision in (found.refusal, found.warning):
+        if decision.result is not Result.CLEAR:
+            await record(ctx, session, decision, where)
     return found

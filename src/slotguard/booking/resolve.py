@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import phonenumbers
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard import nlp_time, spoken
 from slotguard.booking.context import Context
@@ -92,36 +93,49 @@ async def caller_for(
     email: str | None = None,
     create: bool = True,
 ) -> Caller:
+    """:func:`identify` in a transaction of its own."""
+    async with ctx.sessions() as session, session.begin():
+        return await identify(ctx, session, company, call, name=name, email=email, create=create)
+
+
+async def identify(
+    ctx: Context,
+    session: AsyncSession,
+    company: Company,
+    call: CallRef,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    create: bool = True,
+) -> Caller:
     """Record the call and identify the person: the phone's household, the name picks in it.
 
+    Runs in the caller's transaction (``session``), so a use case can decide in the same one.
     An email is never a key to a person. A withheld number never maps to a shared
     placeholder: the person is the one this call already named, or a new one when ``create``.
     """
     now = ctx.clock()
     phone = normalise_phone(call.from_number)
-    async with ctx.sessions() as session, session.begin():
-        calls = CallRepository(session)
-        row = await calls.upsert(
-            call_id=call.call_id,
-            company_id=company.id,
-            agent_id=call.agent_id,
-            from_number=phone or call.from_number,
-            to_number=call.to_number,
-            started_at=call.started_at,
-            now=now,
-        )
-        customers = CustomerRepository(session)
-        household: tuple[Customer, ...] = ()
-        if phone is not None:
-            person, people = await customers.person(company.id, phone, name, email, now)
-            customer: Customer | None = person
-            household = tuple(people)
-        else:
-            customer = await _withheld(
-                customers, company, row.customer_id, name, email, create, now
-            )
-        if customer is not None and row.customer_id != customer.id:
-            await calls.link(row.id, now, customer_id=customer.id)
+    calls = CallRepository(session)
+    row = await calls.upsert(
+        call_id=call.call_id,
+        company_id=company.id,
+        agent_id=call.agent_id,
+        from_number=phone or call.from_number,
+        to_number=call.to_number,
+        started_at=call.started_at,
+        now=now,
+    )
+    customers = CustomerRepository(session)
+    household: tuple[Customer, ...] = ()
+    if phone is not None:
+        person, people = await customers.person(company.id, phone, name, email, now)
+        customer: Customer | None = person
+        household = tuple(people)
+    else:
+        customer = await _withheld(customers, company, row.customer_id, name, email, create, now)
+    if customer is not None and row.customer_id != customer.id:
+        await calls.link(row.id, now, customer_id=customer.id)
     return Caller(company, row.id, customer, household)
 
 
