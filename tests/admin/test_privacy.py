@@ -121,8 +121,11 @@ class TestForgetCustomer:
         await _forget(engine)
         company_id = await _company_id(engine, seeded.company)
         async with session_factory(engine)() as session, session.begin():
-            again = await CustomerRepository(session).by_phone(company_id, MAX_PHONE, LATER)
+            again, created = await CustomerRepository(session).by_phone(
+                company_id, MAX_PHONE, LATER
+            )
         assert again.id != seeded.max_id
+        assert created
 
     async def test_redacts_applied_webhook_bodies(
         self, engine: AsyncEngine, seeded: Seeded

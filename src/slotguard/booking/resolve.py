@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -116,8 +117,9 @@ async def identify(
     """
     now = ctx.clock()
     phone = normalise_phone(call.from_number)
-    calls = CallRepository(session)
-    row = await calls.upsert(
+    calls, customers = CallRepository(session), CustomerRepository(session)
+    record = functools.partial(
+        calls.upsert,
         call_id=call.call_id,
         company_id=company.id,
         agent_id=call.agent_id,
@@ -126,17 +128,15 @@ async def identify(
         started_at=call.started_at,
         now=now,
     )
-    customers = CustomerRepository(session)
-    household: tuple[Customer, ...] = ()
-    if phone is not None:
-        person, people = await customers.person(company.id, phone, name, email, now)
-        customer: Customer | None = person
-        household = tuple(people)
-    else:
-        customer = await _withheld(customers, company, row.customer_id, name, email, create, now)
-    if customer is not None and row.customer_id != customer.id:
-        await calls.link(row.id, now, customer_id=customer.id)
-    return Caller(company, row.id, customer, household)
+    if phone is not None:  # the person first: the call row is written linked to them
+        customer, people = await customers.person(company.id, phone, name, email, now)
+        call_row_id, _linked = await record(customer_id=customer.id)
+        return Caller(company, call_row_id, customer, tuple(people))
+    call_row_id, linked_id = await record()
+    withheld = await _withheld(customers, company, linked_id, name, email, create, now)
+    if withheld is not None and linked_id != withheld.id:
+        await calls.link(call_row_id, now, customer_id=withheld.id)
+    return Caller(company, call_row_id, withheld)
 
 
 async def _withheld(

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
-from slotguard.store.sql import required, upsert_touching
+from slotguard.store.sql import once_per_dialect, required, table_of
 from slotguard.store.tables import CallRow
+
+_CALLS = table_of(CallRow)
+
+
+@once_per_dialect
+def _record(dialect: str) -> ReturningInsert[int, int | None]:
+    """Create the call row or touch it, linking the customer when one is given."""
+    insert = postgresql.insert(_CALLS) if dialect == "postgresql" else sqlite.insert(_CALLS)
+    given = insert.excluded.customer_id
+    return insert.on_conflict_do_update(
+        index_elements=["call_id"],
+        set_={
+            "updated_at": insert.excluded.updated_at,
+            "customer_id": func.coalesce(given, _CALLS.c.customer_id),
+        },
+    ).returning(_CALLS.c.id, _CALLS.c.customer_id)
 
 
 class CallRepository:
@@ -27,25 +45,25 @@ class CallRepository:
         to_number: str | None,
         started_at: datetime | None,
         now: datetime,
-    ) -> CallRow:
-        """The call row for ``call_id``, created on first sight (race-safe)."""
-        statement = (
-            upsert_touching(self.session, CallRow, ["call_id"], "updated_at")
-            .values(
-                call_id=call_id,
-                company_id=company_id,
-                agent_id=agent_id,
-                from_number=from_number,
-                to_number=to_number,
-                started_at=started_at,
-                appointment_link_status="none",
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(CallRow)
-        )
-        row = await self.session.scalar(statement, execution_options={"populate_existing": True})
-        return required(row, f"call {call_id!r}")
+        customer_id: int | None = None,
+    ) -> tuple[int, int | None]:
+        """(id, customer id) of the call row for ``call_id``, created on first sight
+        (race-safe) and linked to ``customer_id`` when given, in one statement."""
+        values = {
+            "call_id": call_id,
+            "company_id": company_id,
+            "agent_id": agent_id,
+            "from_number": from_number,
+            "to_number": to_number,
+            "started_at": started_at,
+            "customer_id": customer_id,
+            "appointment_link_status": "none",
+            "created_at": now,
+            "updated_at": now,
+        }
+        row = (await self.session.execute(_record(self.session), values)).first()
+        found = required(row, f"call {call_id!r}")
+        return found[0], found[1]
 
     async def by_call_id(self, call_id: str) -> CallRow | None:
         """The call row, if the call was seen."""

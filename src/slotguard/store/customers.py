@@ -25,10 +25,11 @@ class CustomerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_phone(self, company_id: int, phone: str, now: datetime) -> Customer:
-        """The household's first person for this E.164 number, created on first contact.
+    async def by_phone(self, company_id: int, phone: str, now: datetime) -> tuple[Customer, bool]:
+        """(the household's first person for this E.164 number, whether created just now).
 
-        Race-safe: the number is unique per company on the first person.
+        Race-safe: the number is unique per company on the first person. An existing row is
+        only touched (``updated_at``), so its ``created_at`` differs from ``updated_at``.
         """
         statement = (
             upsert_touching(self.session, CustomerRow, ["company_id", "phone_e164"], "updated_at")
@@ -42,10 +43,17 @@ class CustomerRepository:
             .returning(CustomerRow)
         )
         row = await self.session.scalar(statement, execution_options={"populate_existing": True})
-        return customer_from_row(required(row, f"customer {phone!r} of company {company_id}"))
+        found = required(row, f"customer {phone!r} of company {company_id}")
+        return customer_from_row(found), found.created_at == found.updated_at
 
     async def household(self, company_id: int, phone: str) -> list[Customer]:
         """Everyone who called from ``phone`` (not forgotten), first person first."""
+        return (await self._household(company_id, phone))[1]
+
+    async def _household(
+        self, company_id: int, phone: str
+    ) -> tuple[Customer | None, list[Customer]]:
+        """(the first person of ``phone`` if not forgotten, everyone of the household by id)."""
         rows = await self.session.scalars(
             select(CustomerRow)
             .where(
@@ -55,7 +63,14 @@ class CustomerRepository:
             )
             .order_by(CustomerRow.id)
         )
-        return [customer_from_row(row) for row in rows]
+        first: Customer | None = None
+        people: list[Customer] = []
+        for row in rows:
+            person = customer_from_row(row)
+            people.append(person)
+            if row.phone_e164 == phone:
+                first = person
+        return first, people
 
     async def name_first_person(self, customer_id: int, name: str, key: str, now: datetime) -> bool:
         """Give a nameless person their first name; False when someone named them meanwhile."""
@@ -110,8 +125,11 @@ class CustomerRepository:
         A name nobody in the household has adds a person; it never renames one. Without a name
         the household's first person answers.
         """
-        first = await self.by_phone(company_id, phone, now)
-        people = await self.household(company_id, phone)
+        # A known number costs one read; the first contact one upsert (its household is new).
+        first, people = await self._household(company_id, phone)
+        if first is None:
+            first, created = await self.by_phone(company_id, phone, now)
+            people = [first] if created else (await self._household(company_id, phone))[1]
         chosen = pick([(p.name, p) for p in people], name) if name else first
         key = name_key(name)
         if chosen is None and name is not None and key is not None:
