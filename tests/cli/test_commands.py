@@ -85,6 +85,19 @@ def test_serve_listens_on_the_given_port(tmp_path: Path) -> None:
     assert ready.status_code == 200
 
 
+def test_serve_on_an_unmigrated_database_says_so_in_one_line(tmp_path: Path) -> None:
+    """No traceback: the one step that is missing, and exit status 2."""
+    env = {
+        "SLOTGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+        "SLOTGUARD_INSECURE_DEV": "1",
+    }
+    done = _cli("serve", "--port", str(_free_port()), env=env)
+    assert done.returncode == 2
+    assert "error: the database has no schema, the newest is 0" in done.stderr
+    assert done.stderr.rstrip().endswith("run `slotguard migrate` first")
+    assert "Traceback" not in done.stderr
+
+
 def test_owner_token_is_printed_once_and_stored_hashed(tmp_path: Path) -> None:
     """`owners token` prints a token whose sha256 alone is stored; unknown slugs are refused."""
     from tests.retell.conftest import TEST_TENANTS

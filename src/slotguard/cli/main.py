@@ -145,8 +145,15 @@ async def _calcom_length_problems(settings: Settings, spec: tenants.TenantsSpec)
 
 
 async def _apply_tenants(settings: Settings, spec: tenants.TenantsSpec) -> ApplyResult:
-    async with open_context(settings) as ctx, ctx.sessions() as session, session.begin():
-        return await CompanyRepository(session).apply_tenants(spec)
+    async with open_context(settings) as ctx:
+        state = await schema_state(ctx.engine)
+        if not state.at_head:
+            at = "has no schema" if state.current is None else f"is at {state.current}"
+            raise CliError(
+                f"the database {at}, the newest is {state.head}: run `slotguard migrate` first"
+            )
+        async with ctx.sessions() as session, session.begin():
+            return await CompanyRepository(session).apply_tenants(spec)
 
 
 @app.command()
