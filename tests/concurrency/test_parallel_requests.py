@@ -6,10 +6,12 @@ import asyncio
 from collections import Counter
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.db import session_factory
+from slotguard.store.tables import DuplicateDecisionRow, IdempotencyKeyRow
 from tests.factories import count_active
 from tests.retell.conftest import Phone
 
@@ -60,6 +62,35 @@ class TestSameCaller:
             "exact_duplicate",
         }
         assert await count_active(engine) == 1
+
+
+class TestRepeatedQuestion:
+    """collect_appointment_data repeated at once: claim, checks and reply in one transaction."""
+
+    async def test_twenty_repeats_one_decision(self, phone: Phone, engine: AsyncEngine) -> None:
+        """The caller already has 10:00; 20 parallel repeats of one question about 12:00 that
+        day all hear the same warning, and the warning is recorded once, not 20 times."""
+        booked = await phone.call("book_appointment", SLOT, call_id="first-call")
+        assert booked["status"] == "booked"
+        later = {**SLOT, "time": "12:00"}
+        replies = await asyncio.gather(
+            *(phone.call("collect_appointment_data", later, call_id="second") for _ in range(20))
+        )
+        assert all(r == replies[0] for r in replies), Counter(r["status"] for r in replies)
+        assert (replies[0]["status"], replies[0]["reason"]) == ("warning", "same_day")
+        assert "10 Uhr" in replies[0]["message"]
+        async with session_factory(engine)() as session:
+            decisions = await session.scalar(
+                select(func.count())
+                .select_from(DuplicateDecisionRow)
+                .where(DuplicateDecisionRow.function == "collect_appointment_data")
+            )
+            keys = await session.scalar(
+                select(func.count())
+                .select_from(IdempotencyKeyRow)
+                .where(IdempotencyKeyRow.function == "collect_appointment_data")
+            )
+        assert (decisions, keys) == (1, 1)
 
 
 class TestDifferentCallers:

@@ -9,8 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from slotguard.store.db import session_factory
+from slotguard.store.tables import DuplicateDecisionRow
 from tests.concurrency import processes
 from tests.factories import count_active
 from tests.retell.conftest import RETELL_KEY, TEST_TENANTS
@@ -86,3 +89,30 @@ class TestFourWorkers:
         assert all(r == replies[0] for r in replies)
         assert replies[0]["status"] == "booked"
         assert await count_active(pg_engine) == 1
+
+    async def test_repeated_question_decided_once_across_workers(
+        self, server: str, pg_engine: AsyncEngine
+    ) -> None:
+        """20 parallel repeats of one collect_appointment_data on four workers: one warning
+        recorded, one stored reply, 20 identical answers."""
+        caller = "+4915112345678"
+        limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as client:
+            booked = await _post(client, "book_appointment", SLOT, "earlier-call", caller)
+            assert booked["status"] == "booked"
+            later = {**SLOT, "time": "12:00"}
+            replies = await asyncio.gather(
+                *(
+                    _post(client, "collect_appointment_data", later, "repeat-call", caller)
+                    for _ in range(20)
+                )
+            )
+        assert all(r == replies[0] for r in replies), Counter(r["status"] for r in replies)
+        assert (replies[0]["status"], replies[0]["reason"]) == ("warning", "same_day")
+        async with session_factory(pg_engine)() as session:
+            decisions = await session.scalar(
+                select(func.count())
+                .select_from(DuplicateDecisionRow)
+                .where(DuplicateDecisionRow.function == "collect_appointment_data")
+            )
+        assert decisions == 1

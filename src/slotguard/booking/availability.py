@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from slotguard.booking.context import Context
 from slotguard.booking.offer import (
     alternative_facts,
@@ -107,11 +109,20 @@ async def _day(
     )
 
 
-async def services_of(ctx: Context, company: Company, requested: str | None) -> Service:
-    """The service the caller named; raises UnknownService listing the offered ones."""
+async def services_of(
+    ctx: Context, company: Company, requested: str | None, session: AsyncSession | None = None
+) -> Service:
+    """The service the caller named; raises UnknownService listing the offered ones.
+
+    Inside a transaction pass its ``session``: on SQLite a second session would wait for the
+    write lock that transaction holds.
+    """
     services = ctx.tenants.get(("services", company.id))
     if services is None:
-        async with ctx.sessions() as session:
+        if session is None:
+            async with ctx.sessions() as own:
+                services = await CompanyRepository(own).services(company.id)
+        else:
             services = await CompanyRepository(session).services(company.id)
         ctx.tenants.put(("services", company.id), services)
     return service_for(services, requested)

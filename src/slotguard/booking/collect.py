@@ -47,7 +47,7 @@ class CollectArgs:
 
 async def collect_appointment_data(ctx: Context, call: CallRef, args: CollectArgs) -> Reply:
     """Tell the agent at once about an existing appointment, a refusal, or a taken slot."""
-    checked = await usecase.run(ctx, call, FUNCTION, args, _checks)
+    checked = await usecase.decide(ctx, call, FUNCTION, args, _checks)
     if checked.status is not Status.OK:
         return checked
     # Availability is read afresh on every ask, never replayed: a start free a minute ago
@@ -55,17 +55,19 @@ async def collect_appointment_data(ctx: Context, call: CallRef, args: CollectArg
     return await _with_availability(ctx, call, args, checked)
 
 
-async def _checks(ctx: Context, company: Company, call: CallRef, args: CollectArgs) -> Reply:
+async def _checks(
+    ctx: Context, session: AsyncSession, company: Company, call: CallRef, args: CollectArgs
+) -> Reply:
     """Layers 1 and 2 (replayed to a retry): ``ok``, or the warning or refusal."""
-    service = await services_of(ctx, company, args.service)
+    service = await services_of(ctx, company, args.service, session)
     wished_person(company, service, args.staff)  # an unknown name is refused before anything else
     span = requested_span(ctx, company, call, service, args.date, args.time)
-    # One transaction: the call and the person are recorded and both layers decide on them.
-    async with ctx.sessions() as session, session.begin():
-        caller = await identify(
-            ctx, session, company, call, name=args.customer_name, email=args.customer_email
-        )
-        found = await _examine(ctx, session, caller, service, span)
+    # In the use case's transaction: the call and the person are recorded and both layers
+    # decide on them, together with the idempotency claim and the stored reply.
+    caller = await identify(
+        ctx, session, company, call, name=args.customer_name, email=args.customer_email
+    )
+    found = await _examine(ctx, session, caller, service, span)
     local = span.start.astimezone(company.tz)
     for decision, status in ((found.refusal, Status.REFUSED), (found.warning, Status.WARNING)):
         if decision.result is not Result.CLEAR:

@@ -1,7 +1,8 @@
 """The one shape of a use case that changes something: args dataclass in, phases, Reply out.
 
 ``run`` routes the call to its company and runs the body at most once per (call, function,
-arguments) through ``idempotency``, so a retried request replays the first reply.
+arguments) through ``idempotency``, so a retried request replays the first reply; ``decide``
+does the same for a body that only uses the database, in one transaction.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.booking import idempotency
 from slotguard.booking.context import Context
@@ -18,6 +21,8 @@ from slotguard.domain import Company
 
 A = TypeVar("A")
 Body = Callable[[Context, Company, CallRef, A], Awaitable[Reply]]
+# A body that only reads and writes the database, in the transaction it is given.
+DatabaseBody = Callable[[Context, AsyncSession, Company, CallRef, A], Awaitable[Reply]]
 
 
 async def run(
@@ -35,6 +40,31 @@ async def run(
 
     fields: dict[str, Any] = asdict(args)  # type: ignore[call-overload]
     return await idempotency.run_once(
+        ctx,
+        company_id=company.id,
+        call_id=call.call_id,
+        function=function,
+        args=fields,
+        work=work,
+    )
+
+
+async def decide(
+    ctx: Context,
+    call: CallRef,
+    function: str,
+    args: A,
+    body: DatabaseBody[A],
+) -> Reply:
+    """:func:`run` for a body without calendar calls: claim, body and stored reply commit
+    together in one transaction (``idempotency.decide_once``)."""
+    company = await company_for(ctx, call)
+
+    async def work(session: AsyncSession) -> Reply:
+        return await body(ctx, session, company, call, args)
+
+    fields: dict[str, Any] = asdict(args)  # type: ignore[call-overload]
+    return await idempotency.decide_once(
         ctx,
         company_id=company.id,
         call_id=call.call_id,
