@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -114,3 +115,18 @@ class TestPendingThatNeverReachedCalcom:
         assert (await talk.client.get("/api/v1/callbacks", headers=auth)).json() == []
         other = await talk.say("query_appointment", {}, call_id="call_9", caller=OTHER_PHONE)
         assert "failed_booking" not in other
+
+    async def test_told_once_when_asked_at_once(self, talk: Talk) -> None:
+        """The caller's next questions arrive together: exactly one reply tells the failure."""
+        talk.emulator.faults.fail_next(status=500, route="POST /v2/bookings")
+        assert (await talk.say("book_appointment", TEN))["status"] == "pending"
+        talk.emulator.book_directly(local(DAY, "10:00"), name="Website Booker")
+        await talk.deliveries(1)
+        assert (await _reconcile(talk)).failed == 1
+        replies = await asyncio.gather(
+            *(talk.say("check_customer", {}) for _ in range(8)),
+            *(talk.say("query_appointment", {}) for _ in range(8)),
+        )
+        told = [r for r in replies if "failed_booking" in r]
+        assert len(told) == 1, [r.get("failed_booking") for r in replies]
+        assert told[0]["failed_booking"]["start"] == local(DAY, "10:00").isoformat()

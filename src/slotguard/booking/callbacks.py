@@ -21,16 +21,23 @@ TOLD = "failed_told"
 
 
 async def tell_failed_booking(ctx: Context, company: Company, call: CallRef, reply: Reply) -> Reply:
-    """``reply`` with ``failed_booking`` when this call's pending booking failed since (once)."""
+    """``reply`` with ``failed_booking`` when this call's pending booking failed since (once).
+
+    Asked on every function call, so the usual answer ("nothing to tell") is one indexed
+    read in autocommit; only a failed booking opens a transaction, and of two requests at
+    once only the one that marks it told tells it.
+    """
+    async with ctx.statements() as session:
+        found = await CallRepository(session).failed_booking_of(call.call_id)
+    if found is None:
+        return reply
+    row_id, appointment_id = found
     async with ctx.sessions() as session, session.begin():
-        calls = CallRepository(session)
-        row = await calls.by_call_id(call.call_id)
-        if row is None or row.appointment_link_status != "failed" or row.appointment_id is None:
-            return reply
-        failed = await AppointmentRepository(session).get(row.appointment_id)
+        failed = await AppointmentRepository(session).get(appointment_id)
         if failed is None or failed.status is not AppointmentStatus.FAILED:
             return reply
-        await calls.link(row.id, ctx.clock(), link_status=TOLD)
+        if not await CallRepository(session).mark_told(row_id, ctx.clock(), TOLD):
+            return reply
     view = AppointmentView.of(failed, company.tz).to_json()
     return replace(reply, facts={**reply.facts, "failed_booking": view})
 

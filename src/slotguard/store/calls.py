@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
@@ -27,6 +27,16 @@ def _record(dialect: str) -> ReturningInsert[int, int | None]:
             "customer_id": func.coalesce(given, _CALLS.c.customer_id),
         },
     ).returning(_CALLS.c.id, _CALLS.c.customer_id)
+
+
+@once_per_dialect
+def _failed_booking(_dialect: str) -> Select[int, int | None]:
+    """The call's row and appointment when its booking failed and the caller was not told."""
+    return select(_CALLS.c.id, _CALLS.c.appointment_id).where(
+        _CALLS.c.call_id == bindparam("call_id"),
+        _CALLS.c.appointment_link_status == "failed",
+        _CALLS.c.appointment_id.is_not(None),
+    )
 
 
 class CallRepository:
@@ -64,6 +74,23 @@ class CallRepository:
         row = (await self.session.execute(_record(self.session), values)).first()
         found = required(row, f"call {call_id!r}")
         return found[0], found[1]
+
+    async def failed_booking_of(self, call_id: str) -> tuple[int, int] | None:
+        """(call row id, appointment id) when the call's booking failed and was not yet told."""
+        found = await self.session.execute(_failed_booking(self.session), {"call_id": call_id})
+        row = found.first()
+        if row is None or row[1] is None:
+            return None
+        return row[0], row[1]
+
+    async def mark_told(self, row_id: int, now: datetime, told: str) -> bool:
+        """Mark a failed booking told (``told``); False when another request told it first."""
+        result = await self.session.execute(
+            update(CallRow)
+            .where(CallRow.id == row_id, CallRow.appointment_link_status == "failed")
+            .values(appointment_link_status=told, updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def by_call_id(self, call_id: str) -> CallRow | None:
         """The call row, if the call was seen."""
