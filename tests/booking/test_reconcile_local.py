@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.booking import reconcile
 from slotguard.booking.context import Context
-from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.appointments import MAX_RESENDS, AppointmentRepository
 from slotguard.store.db import session_factory
 from slotguard.store.tables import AppointmentRow, DuplicateDecisionRow
 from tests import factories as f
@@ -58,15 +58,32 @@ class TestReconcileLocal:
         async with session_factory(engine)() as s:
             row = await s.get(AppointmentRow, appointment_id)
         assert row is not None and row.status == "booked" and row.resent_at is not None
+        assert row.resends == 1
         assert not row.needs_callback
 
-    async def test_absent_after_its_resend_fails(self, engine: AsyncEngine) -> None:
-        """Sent again once already and still absent: failed, and the slot is released."""
+    async def test_absent_after_an_unanswered_resend_is_sent_again(
+        self, engine: AsyncEngine
+    ) -> None:
+        """A resend that got no clear answer (a 500, a timeout) and is still absent once it
+        can no longer land: sent again, booked — not failed with its slot free."""
         appointment_id = await _stuck(engine, confirmed=False)
         async with session_factory(engine)() as s, s.begin():
             row = await s.get(AppointmentRow, appointment_id)
             assert row is not None
-            row.resent_at = NOW - timedelta(minutes=5)
+            row.resent_at, row.resends = NOW - timedelta(minutes=5), 1
+        report = await reconcile.run_once(_ctx(engine), grace=timedelta(minutes=2))
+        assert (report.booked, report.failed) == (1, 0)
+        async with session_factory(engine)() as s:
+            row = await s.get(AppointmentRow, appointment_id)
+        assert row is not None and row.status == "booked" and row.resends == 2
+
+    async def test_absent_after_its_last_resend_fails(self, engine: AsyncEngine) -> None:
+        """Sent again MAX_RESENDS times already and still absent: failed, slot released."""
+        appointment_id = await _stuck(engine, confirmed=False)
+        async with session_factory(engine)() as s, s.begin():
+            row = await s.get(AppointmentRow, appointment_id)
+            assert row is not None
+            row.resent_at, row.resends = NOW - timedelta(minutes=5), MAX_RESENDS
         report = await reconcile.run_once(_ctx(engine), grace=timedelta(minutes=2))
         assert (report.booked, report.failed) == (0, 1)
         async with session_factory(engine)() as s:

@@ -70,7 +70,7 @@ async def _settle(ctx: Context, appointment: Appointment) -> str:
         log.warning("reconcile_unreachable", appointment_id=appointment.id, problem=str(problem))
         return "unreachable"
     if found is None and appointment.rescheduled_from_id is None:
-        # Never reached the calendar (the original can no longer land): send it once more.
+        # Never reached the calendar (the last send can no longer land): send it again.
         outcome = await settlement.resend(ctx, company, appointment)
         if outcome is not None:
             return outcome

@@ -281,11 +281,11 @@ async def settle_from_calendar(
 
 
 async def resend(ctx: Context, company: Company, appointment: Appointment) -> str | None:
-    """Send a create that verifiably never reached the calendar once more, with the same key.
+    """Send a create that verifiably never reached the calendar again, with the same key.
 
     Called only after ``lookup`` found nothing once the original request could no longer land,
     while our pending row still holds the slot. Returns the outcome ("booked", "failed", or
-    "unreachable" while still pending), or None when the one resend was used up before.
+    "unreachable" while still pending), or None when every resend (``MAX_RESENDS``) was used.
     """
     async with ctx.sessions() as session, session.begin():
         if not await AppointmentRepository(session).mark_resent(appointment.id, ctx.clock()):
@@ -296,7 +296,7 @@ async def resend(ctx: Context, company: Company, appointment: Appointment) -> st
     except CalendarUnreachable:
         async with ctx.sessions() as session, session.begin():
             await AppointmentRepository(session).unmark_resent(appointment.id)
-        return "unreachable"  # never sent: the one resend is still to come
+        return "unreachable"  # never sent: this resend is still to come
     log.info("pending_resent", appointment_id=appointment.id, outcome=result.outcome.value)
     if result.outcome is CreateOutcome.BOOKED and result.booking is not None:
         booked = await settle_from_calendar(ctx, appointment, result.booking)

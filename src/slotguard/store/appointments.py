@@ -22,6 +22,9 @@ from slotguard.store.sql import advisory_xact_lock, table_of
 from slotguard.store.tables import AppointmentRow, ServiceRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+# A pending create sent again at most this often (each after a lookup found nothing): a
+# resend answered by a 500 or a timeout may be followed by another; the last absent fails.
+MAX_RESENDS = 3
 _APPOINTMENTS = table_of(AppointmentRow)
 _SERVICES = table_of(ServiceRow)
 # What to_domain reads, for the statements that select columns instead of ORM entities.
@@ -353,22 +356,28 @@ class AppointmentRepository:
         return leased
 
     async def mark_resent(self, appointment_id: int, now: datetime) -> bool:
-        """Claim the one resend of a pending row's create; False when it was resent before."""
+        """Claim a resend of a pending row's create; False when ``MAX_RESENDS`` were used.
+
+        Each resend happens only after a lookup by our key found nothing once the previous
+        send could no longer land (the reconciler's grace), so none of them can double it.
+        """
         result = await self.session.execute(
             update(AppointmentRow)
             .where(
                 AppointmentRow.id == appointment_id,
                 AppointmentRow.status == AppointmentStatus.PENDING.value,
-                AppointmentRow.resent_at.is_(None),
+                AppointmentRow.resends < MAX_RESENDS,
             )
-            .values(resent_at=now, updated_at=now)
+            .values(resent_at=now, updated_at=now, resends=AppointmentRow.resends + 1)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def unmark_resent(self, appointment_id: int) -> None:
         """The resend was never sent (no connection, no budget): it is still to come."""
         await self.session.execute(
-            update(AppointmentRow).where(AppointmentRow.id == appointment_id).values(resent_at=None)
+            update(AppointmentRow)
+            .where(AppointmentRow.id == appointment_id, AppointmentRow.resends > 0)
+            .values(resends=AppointmentRow.resends - 1)
         )
 
     async def mark_needs_callback(self, appointment_id: int) -> None:

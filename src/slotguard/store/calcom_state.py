@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.store.sql import advisory_xact_lock, dialect_insert
@@ -103,6 +103,28 @@ class CachedWindow:
     lease_until: float
 
 
+_WINDOW_VERSION = (
+    select(SlotWindowVersionRow.version)
+    .where(
+        SlotWindowVersionRow.company_id == bindparam("company_id"),
+        SlotWindowVersionRow.window_start == bindparam("window_start"),
+    )
+    .scalar_subquery()
+)
+# A hot-path statement: built once, with bound values (see store.sql.once_per_dialect).
+_read_window = select(
+    SlotWindowRow.slots,
+    SlotWindowRow.version,
+    SlotWindowRow.fetched_at,
+    SlotWindowRow.lease_until,
+    func.coalesce(_WINDOW_VERSION, 0),
+).where(
+    SlotWindowRow.company_id == bindparam("company_id"),
+    SlotWindowRow.event_type_id == bindparam("event_type_id"),
+    SlotWindowRow.window_start == bindparam("window_start"),
+)
+
+
 class SlotWindowRepository:
     """Shared slot windows and their versions. One key: (company, event type, window start)."""
 
@@ -110,12 +132,14 @@ class SlotWindowRepository:
         self.session = session
 
     async def read(self, company_id: int, event_type_id: int, start: str) -> CachedWindow | None:
-        """The stored window with the window's current version; None when never stored."""
-        version = await self.current_version(company_id, start)
-        row = await self.session.get(SlotWindowRow, (company_id, event_type_id, start))
+        """The stored window with the window's current version (one statement, one snapshot);
+        None when never stored."""
+        key = {"company_id": company_id, "event_type_id": event_type_id, "window_start": start}
+        row = (await self.session.execute(_read_window, key)).first()
         if row is None:
             return None
-        return CachedWindow(row.slots, row.version, row.fetched_at, version, row.lease_until)
+        slots, version, fetched_at, lease_until, current = row
+        return CachedWindow(slots, version, fetched_at, int(current), lease_until)
 
     async def current_version(self, company_id: int, start: str) -> int:
         """How often the window was invalidated (0 when never)."""

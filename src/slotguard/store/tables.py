@@ -217,6 +217,8 @@ class AppointmentRow(Base):
     reconcile_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the reconciler sent a create again that verifiably never reached the calendar.
     resent_at: Mapped[datetime | None] = mapped_column()
+    # Creates sent again after a lookup by our key found nothing (bounded: MAX_RESENDS).
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # A booking that failed after the caller heard "being confirmed": the salon calls back.
     needs_callback: Mapped[bool] = mapped_column(Boolean, default=False)
     called_back_at: Mapped[datetime | None] = mapped_column()
