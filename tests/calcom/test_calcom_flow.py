@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
+from slotguard import tenants
 from slotguard.api.calcom import NOT_FOUND
 from slotguard.booking import reconcile
 from slotguard.booking.sync import sync_company
@@ -17,7 +19,7 @@ from slotguard.store.companies import CompanyRepository
 from slotguard.store.db import session_factory
 from slotguard.store.tables import DuplicateDecisionRow
 from slotguard.testing.calcom_emulator import DEFAULT_API_KEY
-from tests.calcom.conftest import CALLER, WEBHOOK_SECRET, Stack
+from tests.calcom.conftest import CALCOM_TENANTS, CALLER, SECRETS, WEBHOOK_SECRET, Stack
 
 ARGS = {
     "customer_name": "Max Müller",
@@ -233,6 +235,65 @@ class TestSync:
         assert first == {"mirrored": 3}
         assert second == {"known": 3}
         assert len(await stack.appointments("booked")) == 3
+
+
+# A second salon on the same Cal.com account: it books "Färben" (event type 1003), which the
+# first salon's file no longer names.
+SHARED_ACCOUNT = (
+    CALCOM_TENANTS.replace(
+        """
+[[companies.services]]
+name = "Färben"
+duration_minutes = 45
+calcom_event_type_id = 1003
+""",
+        "",
+    )
+    + """
+[[companies]]
+slug = "salon-zwei"
+name = "Salon Zwei"
+timezone = "Europe/Berlin"
+language = "de"
+retell_agent_ids = ["agent_zwei"]
+calendar = "calcom"
+calcom_api_key_env = "CALCOM_KEY_SALON_CAL"
+calcom_webhook_secret_env = "CALCOM_SECRET_SALON_CAL"
+
+[[companies.services]]
+name = "Färben"
+duration_minutes = 45
+calcom_event_type_id = 1003
+"""
+)
+
+
+class TestSharedAccount:
+    """Two salons on one Cal.com account: each mirrors only its own event types' bookings."""
+
+    async def test_webhook_and_sync_leave_the_other_salons_booking_alone(
+        self, stack: Stack, tmp_path: Path
+    ) -> None:
+        """A website booking of salon-zwei's event type reaches salon-cal's webhook URL (an
+        account-wide webhook) and salon-cal's sync: ignored there, mirrored by salon-zwei."""
+        path = tmp_path / "tenants.toml"
+        path.write_text(SHARED_ACCOUNT, encoding="utf-8")
+        spec = tenants.load(path, SECRETS)
+        async with session_factory(stack.engine)() as session, session.begin():
+            await CompanyRepository(session).apply_tenants(spec)
+        stack.emulator.book_directly(START, event_type_id=1003, name="Vera Web")
+        await stack.deliveries(1)
+        assert await stack.appointments() == []  # the webhook came to salon-cal: not its own
+        async with open_context(stack.settings) as ctx:
+            async with ctx.sessions() as s:
+                mine = await CompanyRepository(s).by_slug("salon-cal")
+                other = await CompanyRepository(s).by_slug("salon-zwei")
+            assert mine is not None and other is not None
+            since, until = START - timedelta(days=1), START + timedelta(days=1)
+            assert await sync_company(ctx, mine, since, until) == {"ignored": 1}
+            assert await sync_company(ctx, other, since, until) == {"mirrored": 1}
+        [row] = await stack.appointments()
+        assert (row.company_id, row.status) == (other.id, "booked")
 
 
 class TestRescheduleCancel:

@@ -30,6 +30,7 @@ from slotguard.domain import (
     Result,
     TimeRange,
 )
+from slotguard.observability import get_logger
 from slotguard.store.appointments import AppointmentRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CustomerRepository
@@ -37,6 +38,8 @@ from slotguard.store.webhooks import WebhookEventRepository
 
 # The function name Layer 3 decisions are logged under (webhook and sync alike).
 FUNCTION = "calcom_webhook"
+
+log = get_logger("layer3")
 
 
 class Change(enum.StrEnum):
@@ -136,7 +139,19 @@ async def _mirror(
     *,
     requested: bool,
 ) -> Outcome:
-    """A booking made elsewhere: keep it, in the status a stored cancel or reject left it."""
+    """A booking made elsewhere: keep it, in the status a stored cancel or reject left it.
+
+    Not when its event type is another company's: several salons may share one Cal.com
+    account, whose bookings list and account-wide webhooks show every salon's bookings. The
+    owner mirrors it (its sync, or the webhook routed to it); mirrored here, it would hold
+    the uid under the wrong salon and miss the owner's duplicate check.
+    """
+    if booking.event_type_id is not None:
+        owners = await CompanyRepository(session).companies_of_event_type(booking.event_type_id)
+        if owners and company.id not in owners:
+            log.info("calcom_booking_of_other_company", company=company.slug,
+                     event_type_id=booking.event_type_id, uid=booking.uid)  # fmt: skip
+            return Outcome.IGNORED
     customer = await _customer(ctx, session, company, booking)
     minutes = int(booking.span.duration.total_seconds() // 60)
     service = await CompanyRepository(session).service_for_event_type(

@@ -204,6 +204,15 @@ class CompanyRepository:
         row = await self.session.get(ServiceRow, service_id)
         return None if row is None else service_from_row(row)
 
+    async def companies_of_event_type(self, event_type_id: int) -> set[int]:
+        """The companies whose tenants file books this Cal.com event type (an active service)."""
+        rows = await self.session.scalars(
+            select(ServiceRow.company_id).where(
+                ServiceRow.calcom_event_type_id == event_type_id, ServiceRow.active.is_(True)
+            )
+        )
+        return set(rows)
+
     async def service_for_event_type(
         self, company_id: int, event_type_id: int | None, length_minutes: int
     ) -> Service:
