@@ -38,15 +38,7 @@ async def run(
     async def work() -> Reply:
         return await body(ctx, company, call, args)
 
-    fields: dict[str, Any] = asdict(args)  # type: ignore[call-overload]
-    return await idempotency.run_once(
-        ctx,
-        company_id=company.id,
-        call_id=call.call_id,
-        function=function,
-        args=fields,
-        work=work,
-    )
+    return await idempotency.run_once(ctx, **_key(company, call, function, args), work=work)
 
 
 async def decide(
@@ -63,12 +55,15 @@ async def decide(
     async def work(session: AsyncSession) -> Reply:
         return await body(ctx, session, company, call, args)
 
+    return await idempotency.decide_once(ctx, **_key(company, call, function, args), work=work)
+
+
+def _key(company: Company, call: CallRef, function: str, args: object) -> dict[str, Any]:
+    """What makes a request the same request: company, call, function and arguments."""
     fields: dict[str, Any] = asdict(args)  # type: ignore[call-overload]
-    return await idempotency.decide_once(
-        ctx,
-        company_id=company.id,
-        call_id=call.call_id,
-        function=function,
-        args=fields,
-        work=work,
-    )
+    return {
+        "company_id": company.id,
+        "call_id": call.call_id,
+        "function": function,
+        "args": fields,
+    }
