@@ -77,6 +77,20 @@ class TestReconcileLocal:
             row = await s.get(AppointmentRow, appointment_id)
         assert row is not None and row.status == "booked" and row.resends == 2
 
+    async def test_no_second_resend_while_one_may_still_land(self, engine: AsyncEngine) -> None:
+        """Another reconciler resent it 30 s ago (inside the grace): this one finds nothing
+        yet, but sends nothing either; the row stays pending for the next round."""
+        appointment_id = await _stuck(engine, confirmed=False)
+        async with session_factory(engine)() as s, s.begin():
+            row = await s.get(AppointmentRow, appointment_id)
+            assert row is not None
+            row.resent_at, row.resends = NOW - timedelta(seconds=30), 1
+        report = await reconcile.run_once(_ctx(engine), grace=timedelta(minutes=2))
+        assert (report.booked, report.failed, report.unreachable) == (0, 0, 1)
+        async with session_factory(engine)() as s:
+            row = await s.get(AppointmentRow, appointment_id)
+        assert row is not None and (row.status, row.resends) == ("pending", 1)
+
     async def test_absent_after_its_last_resend_fails(self, engine: AsyncEngine) -> None:
         """Sent again MAX_RESENDS times already and still absent: failed, slot released."""
         appointment_id = await _stuck(engine, confirmed=False)

@@ -50,7 +50,7 @@ async def run_once(ctx: Context, *, grace: timedelta) -> Report:
     async with ctx.sessions() as session, session.begin():
         leased = await AppointmentRepository(session).lease_stale_pending(now - grace, now, BATCH)
     for appointment in leased:
-        outcome = await _settle(ctx, appointment)
+        outcome = await _settle(ctx, appointment, grace)
         setattr(report, outcome, getattr(report, outcome) + 1)
         report.details.append(f"appointment {appointment.id}: {outcome}")
         ctx.metrics.reconciler_settlements.labels(outcome=outcome).inc()
@@ -59,7 +59,7 @@ async def run_once(ctx: Context, *, grace: timedelta) -> Report:
     return report
 
 
-async def _settle(ctx: Context, appointment: Appointment) -> str:
+async def _settle(ctx: Context, appointment: Appointment, grace: timedelta) -> str:
     async with ctx.sessions() as session:
         company = await CompanyRepository(session).by_id(appointment.company_id)
     if company is None:
@@ -71,7 +71,7 @@ async def _settle(ctx: Context, appointment: Appointment) -> str:
         return "unreachable"
     if found is None and appointment.rescheduled_from_id is None:
         # Never reached the calendar (the last send can no longer land): send it again.
-        outcome = await settlement.resend(ctx, company, appointment)
+        outcome = await settlement.resend(ctx, company, appointment, grace)
         if outcome is not None:
             return outcome
     booked = await settlement.settle_from_calendar(ctx, appointment, found)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +41,7 @@ from slotguard.domain import (
     can_transition,
 )
 from slotguard.observability import get_logger
-from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.appointments import AppointmentRepository, ResendClaim
 from slotguard.store.calls import CallRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CustomerRepository
@@ -280,16 +281,25 @@ async def settle_from_calendar(
     return active
 
 
-async def resend(ctx: Context, company: Company, appointment: Appointment) -> str | None:
+async def resend(
+    ctx: Context, company: Company, appointment: Appointment, grace: timedelta
+) -> str | None:
     """Send a create that verifiably never reached the calendar again, with the same key.
 
-    Called only after ``lookup`` found nothing once the original request could no longer land,
-    while our pending row still holds the slot. Returns the outcome ("booked", "failed", or
-    "unreachable" while still pending), or None when every resend (``MAX_RESENDS``) was used.
+    Called only after ``lookup`` found nothing once the last send could no longer land (sent
+    more than ``grace`` ago, which exceeds the client's timeout), while our pending row still
+    holds the slot. Returns the outcome ("booked", "failed", or "unreachable" while still
+    pending), or None when every resend (``MAX_RESENDS``) was used.
     """
+    now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        if not await AppointmentRepository(session).mark_resent(appointment.id, ctx.clock()):
-            return None
+        claim = await AppointmentRepository(session).mark_resent(
+            appointment.id, now, landed_by=now - grace
+        )
+    if claim is ResendClaim.USED_UP:
+        return None
+    if claim is ResendClaim.TOO_SOON:  # another reconciler's resend may still land
+        return "unreachable"
     request = await _request(ctx, company, appointment)
     try:
         result = await ctx.calendar(company).create_booking(request)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.domain import (
@@ -25,6 +37,16 @@ _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 # A pending create sent again at most this often (each after a lookup found nothing): a
 # resend answered by a 500 or a timeout may be followed by another; the last absent fails.
 MAX_RESENDS = 3
+
+
+class ResendClaim(enum.Enum):
+    """What :meth:`AppointmentRepository.mark_resent` found."""
+
+    TAKEN = "taken"  # send it now
+    TOO_SOON = "too_soon"  # an earlier resend may still land: look again next round
+    USED_UP = "used_up"  # every resend was sent (or the row was settled meanwhile)
+
+
 _APPOINTMENTS = table_of(AppointmentRow)
 _SERVICES = table_of(ServiceRow)
 # What to_domain reads, for the statements that select columns instead of ORM entities.
@@ -355,11 +377,14 @@ class AppointmentRepository:
             )
         return leased
 
-    async def mark_resent(self, appointment_id: int, now: datetime) -> bool:
-        """Claim a resend of a pending row's create; False when ``MAX_RESENDS`` were used.
+    async def mark_resent(
+        self, appointment_id: int, now: datetime, *, landed_by: datetime
+    ) -> ResendClaim:
+        """Claim a resend of a pending row's create.
 
-        Each resend happens only after a lookup by our key found nothing once the previous
-        send could no longer land (the reconciler's grace), so none of them can double it.
+        ``TOO_SOON`` while an earlier resend (after ``landed_by``) may still land: another
+        reconciler that leased the row meanwhile must not send it a second time. ``USED_UP``
+        after ``MAX_RESENDS``, or when the row is no longer pending.
         """
         result = await self.session.execute(
             update(AppointmentRow)
@@ -367,17 +392,29 @@ class AppointmentRepository:
                 AppointmentRow.id == appointment_id,
                 AppointmentRow.status == AppointmentStatus.PENDING.value,
                 AppointmentRow.resends < MAX_RESENDS,
+                or_(AppointmentRow.resent_at.is_(None), AppointmentRow.resent_at < landed_by),
             )
             .values(resent_at=now, updated_at=now, resends=AppointmentRow.resends + 1)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if result.rowcount:  # type: ignore[attr-defined]
+            return ResendClaim.TAKEN
+        row = (
+            await self.session.execute(
+                select(AppointmentRow.status, AppointmentRow.resends).where(
+                    AppointmentRow.id == appointment_id
+                )
+            )
+        ).first()
+        if row is None or row[0] != AppointmentStatus.PENDING.value or row[1] >= MAX_RESENDS:
+            return ResendClaim.USED_UP
+        return ResendClaim.TOO_SOON
 
     async def unmark_resent(self, appointment_id: int) -> None:
         """The resend was never sent (no connection, no budget): it is still to come."""
         await self.session.execute(
             update(AppointmentRow)
             .where(AppointmentRow.id == appointment_id, AppointmentRow.resends > 0)
-            .values(resends=AppointmentRow.resends - 1)
+            .values(resends=AppointmentRow.resends - 1, resent_at=None)
         )
 
     async def mark_needs_callback(self, appointment_id: int) -> None:
