@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -111,10 +112,11 @@ def test_owner_token_is_printed_once_and_stored_hashed(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
     assert len(token) >= 40
-    stored = sqlite3.connect(tmp_path / "o.db").execute(
-        "SELECT owner_token_hash FROM companies WHERE slug = 'salon-test'"
-    )
-    assert stored.fetchone() == (hashlib.sha256(token.encode()).hexdigest(),)
+    with contextlib.closing(sqlite3.connect(tmp_path / "o.db")) as database:
+        stored = database.execute(
+            "SELECT owner_token_hash FROM companies WHERE slug = 'salon-test'"
+        ).fetchone()
+    assert stored == (hashlib.sha256(token.encode()).hexdigest(),)
     unknown = _cli("owners", "token", "--company", "nope", env=env)
     assert unknown.returncode == 2
     assert "unknown company 'nope'" in unknown.stderr
