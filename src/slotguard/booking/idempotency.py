@@ -95,15 +95,7 @@ async def run_once(
         if claim.state is ClaimState.DONE and claim.reply is not None:
             reply = Reply.from_json(claim.reply)
             if await _still_a_retry(ctx, scope, key, call_id, claim, reply):
-                ctx.metrics.idempotent_replays.labels(function=function).inc()
-                # Marks the request in the log: this answer was given before, not recomputed.
-                log.info(
-                    "idempotent_replay",
-                    function=function,
-                    call_id=call_id,
-                    status=reply.status.value,
-                )
-                return reply
+                return _replayed(ctx, function, call_id, reply)
             if await _retake(ctx, scope, key, request_hash):
                 return await _run(ctx, scope, key, work)
         if claim.state is ClaimState.MISMATCH:
@@ -144,19 +136,13 @@ async def decide_once(
         if claim.state is ClaimState.DONE and claim.reply is not None:
             reply = Reply.from_json(claim.reply)
             if await _holds(ctx, session, scope, key, call_id, claim, reply):
-                ctx.metrics.idempotent_replays.labels(function=function).inc()
-                log.info("idempotent_replay", function=function, call_id=call_id,
-                         status=reply.status.value)  # fmt: skip
-                return reply
+                return _replayed(ctx, function, call_id, reply)
             if not await repo.retake(scope, key, request_hash, now, KEY_TTL):
                 return Reply(Status.PENDING, reason=Reason.BUSY)
         elif claim.state is not ClaimState.ACQUIRED:  # left in progress by another path
             return Reply(Status.PENDING, reason=Reason.BUSY)
         reply = await work(session)
-        if replayable(reply):
-            await repo.finish(scope, key, reply.to_json(), ctx.clock())
-        else:
-            await repo.release(scope, key)
+        await _store(repo, scope, key, reply, ctx.clock())
         return reply
 
 
@@ -264,11 +250,24 @@ async def _release(
 
 async def _finish(ctx: Context, scope: str, key: str, reply: Reply) -> None:
     async with ctx.statements() as session, session.begin():
-        repo = IdempotencyRepository(session)
-        if replayable(reply):
-            await repo.finish(scope, key, reply.to_json(), ctx.clock())
-        else:
-            await repo.release(scope, key)
+        await _store(IdempotencyRepository(session), scope, key, reply, ctx.clock())
+
+
+async def _store(
+    repo: IdempotencyRepository, scope: str, key: str, reply: Reply, now: datetime
+) -> None:
+    """Keep the reply for repeats, or free the key when it must not be replayed."""
+    if replayable(reply):
+        await repo.finish(scope, key, reply.to_json(), now)
+    else:
+        await repo.release(scope, key)
+
+
+def _replayed(ctx: Context, function: str, call_id: str, reply: Reply) -> Reply:
+    """Count the replay and mark it in the log: this answer was given before, not recomputed."""
+    ctx.metrics.idempotent_replays.labels(function=function).inc()
+    log.info("idempotent_replay", function=function, call_id=call_id, status=reply.status.value)
+    return reply
 
 
 async def purge_expired(ctx: Context) -> int:

@@ -92,10 +92,6 @@ class CallRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def by_call_id(self, call_id: str) -> CallRow | None:
-        """The call row, if the call was seen."""
-        return await self.session.scalar(select(CallRow).where(CallRow.call_id == call_id))
-
     async def link(
         self,
         row_id: int,

@@ -46,10 +46,6 @@ class CustomerRepository:
         found = required(row, f"customer {phone!r} of company {company_id}")
         return customer_from_row(found), found.created_at == found.updated_at
 
-    async def household(self, company_id: int, phone: str) -> list[Customer]:
-        """Everyone who called from ``phone`` (not forgotten), first person first."""
-        return (await self._household(company_id, phone))[1]
-
     async def _household(
         self, company_id: int, phone: str
     ) -> tuple[Customer | None, list[Customer]]:
