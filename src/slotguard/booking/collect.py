@@ -25,6 +25,9 @@ from slotguard.booking.resolve import (
     company_for,
     customer_of,
     identify,
+    look_up,
+    normalise_phone,
+    record_call,
     requested_span,
 )
 from slotguard.calendar import CalendarUnreachable
@@ -47,12 +50,47 @@ class CollectArgs:
 
 async def collect_appointment_data(ctx: Context, call: CallRef, args: CollectArgs) -> Reply:
     """Tell the agent at once about an existing appointment, a refusal, or a taken slot."""
-    checked = await usecase.decide(ctx, call, FUNCTION, args, _checks)
+    checked = await _first_look(ctx, call, args)
+    if checked is None:
+        checked = await usecase.decide(ctx, call, FUNCTION, args, _checks)
     if checked.status is not Status.OK:
         return checked
     # Availability is read afresh on every ask, never replayed: a start free a minute ago
     # may be taken now.
     return await _with_availability(ctx, call, args, checked)
+
+
+async def _first_look(ctx: Context, call: CallRef, args: CollectArgs) -> Reply | None:
+    """``ok`` when both layers are clear on reading alone; only the call is recorded.
+
+    Most asks have nothing to say: a new caller, or a known one with nothing near. They cost
+    one or two reads and the call's row, with no transaction and no stored reply (a retry
+    reads again and gets the same answer). None sends the request down the recording path
+    (:func:`_checks` through ``usecase.decide``, which reads again in its transaction): a
+    warning or refusal to record, an email to check and keep, a person only it can tell.
+    """
+    if args.customer_email or not args.customer_name:
+        return None
+    company = await company_for(ctx, call)
+    service = await services_of(ctx, company, args.service)
+    wished_person(company, service, args.staff)  # an unknown name is refused before anything else
+    span = requested_span(ctx, company, call, service, args.date, args.time)
+    phone = normalise_phone(call.from_number)
+    async with ctx.statements() as session, session.begin():
+        found = await look_up(session, company, phone, args.customer_name)
+        if not found.certain:
+            return None
+        person = found.person
+        if person is not None:
+            request = request_for(company, person.id, service.id, span)
+            if not (await examine(session, company, request, ctx.clock(), person.email)).clear:
+                return None
+        _row, linked = await record_call(
+            ctx, session, company, call, phone, None if person is None else person.id
+        )
+    if phone is None and linked is not None:  # the person this call named decides
+        return None
+    return Reply(Status.OK, requested_start=span.start.astimezone(company.tz))
 
 
 async def _checks(

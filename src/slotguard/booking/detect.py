@@ -43,6 +43,11 @@ class Findings:
     refusal: Decision
     existing: list[Appointment]
 
+    @property
+    def clear(self) -> bool:
+        """Neither layer has anything to say (nothing to record)."""
+        return self.warning.result is Result.CLEAR and self.refusal.result is Result.CLEAR
+
 
 async def examine(
     session: AsyncSession,

@@ -17,7 +17,7 @@ from slotguard.booking.errors import (
     UnknownService,
     UnknownTenant,
 )
-from slotguard.domain import Company, Customer, Service, TimeRange, pick
+from slotguard.domain import Company, Customer, Service, TimeRange, name_key, pick
 from slotguard.store.calls import CallRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CustomerRepository
@@ -118,25 +118,69 @@ async def identify(
     now = ctx.clock()
     phone = normalise_phone(call.from_number)
     calls, customers = CallRepository(session), CustomerRepository(session)
-    record = functools.partial(
-        calls.upsert,
+    record = functools.partial(record_call, ctx, session, company, call, phone)
+    if phone is not None:  # the person first: the call row is written linked to them
+        customer, people = await customers.person(company.id, phone, name, email, now)
+        call_row_id, _linked = await record(customer.id)
+        return Caller(company, call_row_id, customer, tuple(people))
+    call_row_id, linked_id = await record(None)
+    withheld = await _withheld(customers, company, linked_id, name, email, create, now)
+    if withheld is not None and linked_id != withheld.id:
+        await calls.link(call_row_id, now, customer_id=withheld.id)
+    return Caller(company, call_row_id, withheld)
+
+
+async def record_call(
+    ctx: Context,
+    session: AsyncSession,
+    company: Company,
+    call: CallRef,
+    phone: str | None,
+    customer_id: int | None,
+) -> tuple[int, int | None]:
+    """(row id, linked person) of the call, recorded or touched and linked to ``customer_id``
+    when given, in one statement."""
+    return await CallRepository(session).upsert(
         call_id=call.call_id,
         company_id=company.id,
         agent_id=call.agent_id,
         from_number=phone or call.from_number,
         to_number=call.to_number,
         started_at=call.started_at,
-        now=now,
+        now=ctx.clock(),
+        customer_id=customer_id,
     )
-    if phone is not None:  # the person first: the call row is written linked to them
-        customer, people = await customers.person(company.id, phone, name, email, now)
-        call_row_id, _linked = await record(customer_id=customer.id)
-        return Caller(company, call_row_id, customer, tuple(people))
-    call_row_id, linked_id = await record()
-    withheld = await _withheld(customers, company, linked_id, name, email, create, now)
-    if withheld is not None and linked_id != withheld.id:
-        await calls.link(call_row_id, now, customer_id=withheld.id)
-    return Caller(company, call_row_id, withheld)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The person a request is about, found by reading only.
+
+    ``person`` None is someone not recorded yet (no appointments, nothing to warn about);
+    ``certain`` is False when only :func:`identify`, which may write, can tell who it is.
+    """
+
+    person: Customer | None
+    certain: bool
+
+
+async def look_up(session: AsyncSession, company: Company, phone: str | None, name: str) -> Lookup:
+    """Who :func:`identify` would pick for ``phone`` and ``name``, without writing anything.
+
+    A withheld number says nobody here (the call's own link decides, see the caller).
+    """
+    if phone is None:
+        return Lookup(None, certain=True)
+    first, people = await CustomerRepository(session).household(company.id, phone)
+    if first is None:  # a new number, or a household whose first person was erased
+        return Lookup(None, certain=not people)
+    chosen = pick([(p.name, p) for p in people], name)
+    if chosen is not None:
+        return Lookup(chosen, certain=True)
+    if name_key(name) is None:
+        return Lookup(first, certain=True)
+    # A nameless first person would be given this name; anyone else is added as new.
+    return Lookup(None, certain=first.name is not None)
 
 
 async def _withheld(

@@ -46,7 +46,7 @@ class CustomerRepository:
         found = required(row, f"customer {phone!r} of company {company_id}")
         return customer_from_row(found), found.created_at == found.updated_at
 
-    async def _household(
+    async def household(
         self, company_id: int, phone: str
     ) -> tuple[Customer | None, list[Customer]]:
         """(the first person of ``phone`` if not forgotten, everyone of the household by id)."""
@@ -122,10 +122,10 @@ class CustomerRepository:
         the household's first person answers.
         """
         # A known number costs one read; the first contact one upsert (its household is new).
-        first, people = await self._household(company_id, phone)
+        first, people = await self.household(company_id, phone)
         if first is None:
             first, created = await self.by_phone(company_id, phone, now)
-            people = [first] if created else (await self._household(company_id, phone))[1]
+            people = [first] if created else (await self.household(company_id, phone))[1]
         chosen = pick([(p.name, p) for p in people], name) if name else first
         key = name_key(name)
         if chosen is None and name is not None and key is not None:
