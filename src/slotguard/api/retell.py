@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from slotguard.api.body import parse_json_object, read_limited
 from slotguard.api.errors import reply_for
+from slotguard.booking import callbacks
 from slotguard.booking.call_events import record_call_event
-from slotguard.booking.callbacks import tell_failed_booking
 from slotguard.booking.context import Context
 from slotguard.booking.errors import BookingError, UnknownTenant
 from slotguard.booking.replies import Reply
@@ -77,6 +77,7 @@ async def function_by_body(request: Request) -> Response:
 async def _handle(request: Request, name: str | None) -> Response:
     started = time.perf_counter()
     calendar = waiting.tally()
+    callbacks.watch()
     body = await _verified_body(request)
     payload = _function_call(parse_json_object(body))
     name = name or payload.name
@@ -91,7 +92,7 @@ async def _handle(request: Request, name: str | None) -> Response:
         company = await company_for(ctx, call)
         language = company.language.value
         reply = await FUNCTIONS[name](ctx, call, payload.args)
-        reply = await tell_failed_booking(ctx, company, call, reply)
+        reply = await callbacks.tell_failed_booking(ctx, company, call, reply)
     except UnknownTenant as unknown:
         log.warning("unknown_tenant", agent_id=unknown.agent_id, to_number=unknown.to_number)
         reply = reply_for(unknown)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slotguard.booking import usecase
+from slotguard.booking import callbacks, usecase
 from slotguard.booking.availability import host_for, services_of
 from slotguard.booking.context import Context
 from slotguard.booking.detect import (
@@ -32,6 +33,7 @@ from slotguard.booking.resolve import (
 )
 from slotguard.calendar import CalendarUnreachable
 from slotguard.domain import Company, Result, Service, TimeRange
+from slotguard.domain.salon import StaffMember
 
 FUNCTION = "collect_appointment_data"
 
@@ -48,19 +50,39 @@ class CollectArgs:
     staff: str | None = None
 
 
+@dataclass(frozen=True)
+class Wish:
+    """What the caller asks for, understood once per request: no database is needed."""
+
+    company: Company
+    service: Service
+    person: StaffMember | None
+    span: TimeRange
+
+
 async def collect_appointment_data(ctx: Context, call: CallRef, args: CollectArgs) -> Reply:
     """Tell the agent at once about an existing appointment, a refusal, or a taken slot."""
-    checked = await _first_look(ctx, call, args)
+    wish = await _understood(ctx, call, args)
+    checked = await _first_look(ctx, call, args, wish)
     if checked is None:
-        checked = await usecase.decide(ctx, call, FUNCTION, args, _checks)
+        checked = await usecase.decide(ctx, call, FUNCTION, args, partial(_checks, wish=wish))
     if checked.status is not Status.OK:
         return checked
     # Availability is read afresh on every ask, never replayed: a start free a minute ago
     # may be taken now.
-    return await _with_availability(ctx, call, args, checked)
+    return await _with_availability(ctx, wish, checked)
 
 
-async def _first_look(ctx: Context, call: CallRef, args: CollectArgs) -> Reply | None:
+async def _understood(ctx: Context, call: CallRef, args: CollectArgs) -> Wish:
+    """Company, service, person and time asked for; raises what the agent must ask again."""
+    company = await company_for(ctx, call)
+    service = await services_of(ctx, company, args.service)
+    person = wished_person(company, service, args.staff)  # an unknown name is refused first
+    span = requested_span(ctx, company, call, service, args.date, args.time)
+    return Wish(company, service, person, span)
+
+
+async def _first_look(ctx: Context, call: CallRef, args: CollectArgs, wish: Wish) -> Reply | None:
     """``ok`` when both layers are clear on reading alone; only the call is recorded.
 
     Most asks have nothing to say: a new caller, or a known one with nothing near. They cost
@@ -71,10 +93,7 @@ async def _first_look(ctx: Context, call: CallRef, args: CollectArgs) -> Reply |
     """
     if args.customer_email or not args.customer_name:
         return None
-    company = await company_for(ctx, call)
-    service = await services_of(ctx, company, args.service)
-    wished_person(company, service, args.staff)  # an unknown name is refused before anything else
-    span = requested_span(ctx, company, call, service, args.date, args.time)
+    company, span = wish.company, wish.span
     phone = normalise_phone(call.from_number)
     async with ctx.statements() as session, session.begin():
         found = await look_up(session, company, phone, args.customer_name)
@@ -82,48 +101,47 @@ async def _first_look(ctx: Context, call: CallRef, args: CollectArgs) -> Reply |
             return None
         person = found.person
         if person is not None:
-            request = request_for(company, person.id, service.id, span)
+            request = request_for(company, person.id, wish.service.id, span)
             if not (await examine(session, company, request, ctx.clock(), person.email)).clear:
                 return None
-        _row, linked = await record_call(
+        recorded = await record_call(
             ctx, session, company, call, phone, None if person is None else person.id
         )
-    if phone is None and linked is not None:  # the person this call named decides
+    callbacks.saw_call(call.call_id, recorded.link_status)
+    if phone is None and recorded.customer_id is not None:  # the person this call named
         return None
     return Reply(Status.OK, requested_start=span.start.astimezone(company.tz))
 
 
 async def _checks(
-    ctx: Context, session: AsyncSession, company: Company, call: CallRef, args: CollectArgs
+    ctx: Context,
+    session: AsyncSession,
+    company: Company,
+    call: CallRef,
+    args: CollectArgs,
+    *,
+    wish: Wish,
 ) -> Reply:
     """Layers 1 and 2 (replayed to a retry): ``ok``, or the warning or refusal."""
-    service = await services_of(ctx, company, args.service, session)
-    wished_person(company, service, args.staff)  # an unknown name is refused before anything else
-    span = requested_span(ctx, company, call, service, args.date, args.time)
     # In the use case's transaction: the call and the person are recorded and both layers
     # decide on them, together with the idempotency claim and the stored reply.
     caller = await identify(
         ctx, session, company, call, name=args.customer_name, email=args.customer_email
     )
-    found = await _examine(ctx, session, caller, service, span)
-    local = span.start.astimezone(company.tz)
+    found = await _examine(ctx, session, caller, wish.service, wish.span)
+    local = wish.span.start.astimezone(company.tz)
     for decision, status in ((found.refusal, Status.REFUSED), (found.warning, Status.WARNING)):
         if decision.result is not Result.CLEAR:
             return decided(status, decision, customer_of(caller).id, company.tz, local)
     return Reply(Status.OK, requested_start=local)
 
 
-async def _with_availability(
-    ctx: Context, call: CallRef, args: CollectArgs, checked: Reply
-) -> Reply:
+async def _with_availability(ctx: Context, wish: Wish, checked: Reply) -> Reply:
     """``ok`` with ``availability`` free or unknown (slots unreadable), or the rule's or the
     calendar's refusal."""
-    company = await company_for(ctx, call)
-    service = await services_of(ctx, company, args.service)
-    span = requested_span(ctx, company, call, service, args.date, args.time)
-    person = wished_person(company, service, args.staff)
+    person = wish.person
     try:
-        host = await host_for(ctx, company, service, span, person)
+        host = await host_for(ctx, wish.company, wish.service, wish.span, person)
     except CalendarUnreachable:  # book_appointment decides; never claim "free" unasked
         who = {} if person is None else {"staff": person.name}
         return replace(checked, facts={**checked.facts, **who, "availability": "unknown"})

@@ -18,7 +18,7 @@ from slotguard.booking.errors import (
     UnknownTenant,
 )
 from slotguard.domain import Company, Customer, Service, TimeRange, name_key, pick
-from slotguard.store.calls import CallRepository
+from slotguard.store.calls import CallRecord, CallRepository
 from slotguard.store.companies import CompanyRepository
 from slotguard.store.customers import CustomerRepository
 
@@ -121,9 +121,9 @@ async def identify(
     record = functools.partial(record_call, ctx, session, company, call, phone)
     if phone is not None:  # the person first: the call row is written linked to them
         customer, people = await customers.person(company.id, phone, name, email, now)
-        call_row_id, _linked = await record(customer.id)
+        call_row_id = (await record(customer.id)).id
         return Caller(company, call_row_id, customer, tuple(people))
-    call_row_id, linked_id = await record(None)
+    call_row_id, linked_id, _status = await record(None)
     withheld = await _withheld(customers, company, linked_id, name, email, create, now)
     if withheld is not None and linked_id != withheld.id:
         await calls.link(call_row_id, now, customer_id=withheld.id)
@@ -137,9 +137,9 @@ async def record_call(
     call: CallRef,
     phone: str | None,
     customer_id: int | None,
-) -> tuple[int, int | None]:
-    """(row id, linked person) of the call, recorded or touched and linked to ``customer_id``
-    when given, in one statement."""
+) -> CallRecord:
+    """The call's row, recorded or touched and linked to ``customer_id`` when given, in one
+    statement."""
     return await CallRepository(session).upsert(
         call_id=call.call_id,
         company_id=company.id,

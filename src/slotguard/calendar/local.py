@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +52,9 @@ class LocalCalendar:
         self.reads = reads or sessions
         self.company = company
         self.clock = clock
+        # Made per use (Context.calendar): the hosts asked about one window in that use share
+        # one read of it (offer.offers_in asks each person in turn).
+        self._near: dict[TimeRange, list[tuple[str | None, TimeRange]]] = {}
 
     async def free_slots(
         self,
@@ -67,8 +71,7 @@ class LocalCalendar:
         grid = self.company.rules.grid_minutes
         step = timedelta(minutes=grid) if grid else min(SLOT_STEP, length)
         hours = self._hours(staff_key)
-        async with self.reads() as session:
-            busy = await self._busy(AppointmentRepository(session), window, staff_key)
+        busy = await self._busy_near(window, staff_key)
         earliest = max(self.clock(), window.start)
         # The grid, plus the window's own start: a caller may ask for 10:15 exactly.
         candidates = {*grid_starts(window, step, hours, self.company.tz), window.start}
@@ -155,6 +158,23 @@ class LocalCalendar:
             return self.company.opening_hours
         return person.hours
 
+    async def _busy_near(self, window: TimeRange, staff_key: str | None) -> list[TimeRange]:
+        """:meth:`_busy` for offering slots: one read per window for every host of the company."""
+        near = self._near.get(window)
+        if near is None:
+            reach = TimeRange(window.start - MAX_BUFFER, window.end)
+            async with self.reads() as session:
+                rows = await AppointmentRepository(session).calendar_busy_by_host(
+                    self.company.id, reach
+                )
+            near = self._near[window] = [(key, self._blocked(span, r)) for key, span, r in rows]
+        return [span for key, span in near if staff_key is None or key == staff_key]
+
+    def _blocked(self, span: TimeRange, service_rules: dict[str, Any] | None) -> TimeRange:
+        """``span`` with its service's buffer after it (the company's when it sets none)."""
+        own = (service_rules or {}).get("buffer_minutes")
+        return blocked(span, self.company.rules.buffer if own is None else timedelta(minutes=own))
+
     async def _busy(
         self,
         repo: AppointmentRepository,
@@ -165,7 +185,6 @@ class LocalCalendar:
         ignore_uid: str | None = None,
     ) -> list[TimeRange]:
         """What keeps the host busy near ``window``: each held slot plus its service's buffer."""
-        rules = self.company.rules
         # A neighbour's buffer reaches into the window from before it.
         reach = TimeRange(window.start - MAX_BUFFER, window.end)
         rows = await repo.calendar_busy(
@@ -175,11 +194,7 @@ class LocalCalendar:
             confirmed_only=confirmed_only,
             ignore_uid=ignore_uid,
         )
-        spans = []
-        for span, service_rules in rows:
-            own = (service_rules or {}).get("buffer_minutes")
-            spans.append(blocked(span, rules.buffer if own is None else timedelta(minutes=own)))
-        return spans
+        return [self._blocked(span, service_rules) for span, service_rules in rows]
 
 
 def _collides(span: TimeRange, busy: list[TimeRange]) -> bool:

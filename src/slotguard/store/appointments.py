@@ -105,6 +105,22 @@ def _calendar_busy(by_staff: bool, confirmed_only: bool, ignoring_uid: bool) -> 
     return query
 
 
+@cache
+def _calendar_busy_by_host() -> Select[Any]:
+    a = _APPOINTMENTS.c
+    return (
+        select(a.staff_key, a.starts_at, a.ends_at, _SERVICES.c.rules)
+        .join_from(_APPOINTMENTS, _SERVICES, _SERVICES.c.id == a.service_id)
+        .where(
+            a.company_id == bindparam("company_id"),
+            a.starts_at < bindparam("window_end"),
+            a.ends_at > bindparam("window_start"),
+            a.status.in_(_ACTIVE),
+            a.deleted_at.is_(None),
+        )
+    )
+
+
 def to_domain(row: AppointmentRow | Row[Any], service_name: str | None = None) -> Appointment:
     """Map a row (and optionally its service name) to the domain value."""
     return Appointment(
@@ -333,6 +349,14 @@ class AppointmentRepository:
         }
         rows = await self.session.execute(query, params)
         return [(TimeRange(start, end), rules) for start, end, rules in rows]
+
+    async def calendar_busy_by_host(
+        self, company_id: int, window: TimeRange
+    ) -> list[tuple[str | None, TimeRange, dict[str, Any] | None]]:
+        """:meth:`calendar_busy` of every host at once: (person's key, span, service rules)."""
+        params = {"company_id": company_id, "window_start": window.start, "window_end": window.end}
+        rows = await self.session.execute(_calendar_busy_by_host(), params)
+        return [(key, TimeRange(start, end), rules) for key, start, end, rules in rows]
 
     async def confirm_in_calendar(
         self, reservation_key: str, uid: str, staff_key: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,8 +16,16 @@ from slotguard.store.tables import CallRow
 _CALLS = table_of(CallRow)
 
 
+class CallRecord(NamedTuple):
+    """The call's row as one request recorded it."""
+
+    id: int
+    customer_id: int | None
+    link_status: str
+
+
 @once_per_dialect
-def _record(dialect: str) -> ReturningInsert[int, int | None]:
+def _record(dialect: str) -> ReturningInsert[int, int | None, str]:
     """Create the call row or touch it, linking the customer when one is given."""
     insert = postgresql.insert(_CALLS) if dialect == "postgresql" else sqlite.insert(_CALLS)
     given = insert.excluded.customer_id
@@ -26,7 +35,7 @@ def _record(dialect: str) -> ReturningInsert[int, int | None]:
             "updated_at": insert.excluded.updated_at,
             "customer_id": func.coalesce(given, _CALLS.c.customer_id),
         },
-    ).returning(_CALLS.c.id, _CALLS.c.customer_id)
+    ).returning(_CALLS.c.id, _CALLS.c.customer_id, _CALLS.c.appointment_link_status)
 
 
 @once_per_dialect
@@ -56,9 +65,9 @@ class CallRepository:
         started_at: datetime | None,
         now: datetime,
         customer_id: int | None = None,
-    ) -> tuple[int, int | None]:
-        """(id, customer id) of the call row for ``call_id``, created on first sight
-        (race-safe) and linked to ``customer_id`` when given, in one statement."""
+    ) -> CallRecord:
+        """The call row for ``call_id``, created on first sight (race-safe) and linked to
+        ``customer_id`` when given, in one statement."""
         values = {
             "call_id": call_id,
             "company_id": company_id,
@@ -73,7 +82,7 @@ class CallRepository:
         }
         row = (await self.session.execute(_record(self.session), values)).first()
         found = required(row, f"call {call_id!r}")
-        return found[0], found[1]
+        return CallRecord(found[0], found[1], found[2])
 
     async def failed_booking_of(self, call_id: str) -> tuple[int, int] | None:
         """(call row id, appointment id) when the call's booking failed and was not yet told."""
