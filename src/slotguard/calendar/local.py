@@ -75,11 +75,13 @@ class LocalCalendar:
         earliest = max(self.clock(), window.start)
         # The grid, plus the window's own start: a caller may ask for 10:15 exactly.
         candidates = {*grid_starts(window, step, hours, self.company.tz), window.start}
+        # The host's open spans once for the window (hours.covers per start would redo them).
+        open_spans = hours.open_spans(TimeRange(window.start, window.end + length), self.company.tz)
         return sorted(
             start
             for start in candidates
             if start >= earliest
-            and hours.covers(TimeRange(start, start + length), self.company.tz)
+            and _inside(TimeRange(start, start + length), open_spans)
             and not _collides(blocked(TimeRange(start, start + length), buffer), busy)
         )
 
@@ -195,6 +197,11 @@ class LocalCalendar:
             ignore_uid=ignore_uid,
         )
         return [self._blocked(span, service_rules) for span, service_rules in rows]
+
+
+def _inside(span: TimeRange, open_spans: list[TimeRange]) -> bool:
+    """``OpeningHours.covers`` against open spans read once for a window holding ``span``."""
+    return any(o.start <= span.start and span.end <= o.end for o in open_spans)
 
 
 def _collides(span: TimeRange, busy: list[TimeRange]) -> bool:

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -92,6 +93,8 @@ def _drops_a_part(said: str, spelling: str) -> bool:
     )
 
 
+# Agents say the same few services all day: a scored pair is kept (bounded, per process).
+@lru_cache(maxsize=8192)
 def score(requested: str, spelling: str) -> float:
     """How well `requested` names `spelling`, 0-100."""
     said, meant = _stems(requested), _stems(spelling)
