@@ -28,6 +28,7 @@ from tests import databases, factories
 from tests.admin.conftest import MAX_PHONE, NOW, Seeded, seed
 
 LATER = NOW + timedelta(hours=1)
+LENA_PHONE = "+4917612345678"
 
 
 async def _forget(
@@ -238,3 +239,48 @@ async def _seed_file(url: str) -> None:
         await seed(engine)
     finally:
         await engine.dispose()
+
+
+class TestAfterErasure:
+    """The erased person may call again; the others of the household are still themselves."""
+
+    async def _household(self, engine: AsyncEngine, seeded: Seeded) -> tuple[int, int, int]:
+        company_id = await _company_id(engine, seeded.company)
+        async with session_factory(engine)() as session, session.begin():
+            people = CustomerRepository(session)
+            lena, _ = await people.person(company_id, LENA_PHONE, "Lena Berg", None, NOW)
+            hans, _ = await people.person(company_id, LENA_PHONE, "Hans Berg", None, NOW)
+        return company_id, lena.id, hans.id
+
+    async def test_nothing_of_the_number_or_the_name_stays(
+        self, engine: AsyncEngine, seeded: Seeded
+    ) -> None:
+        """Not even in the household's number or the folded name the lookup uses."""
+        _company, lena, hans = await self._household(engine, seeded)
+        await _forget(engine, phone=LENA_PHONE)
+        row = await _customer(engine, lena)
+        assert (row.name, row.name_key, row.phone_e164, row.household_phone) == (None,) * 4
+        assert (await _customer(engine, hans)).household_phone == LENA_PHONE  # his own number
+
+    async def test_the_erased_person_calls_again_under_the_same_name(
+        self, engine: AsyncEngine, seeded: Seeded
+    ) -> None:
+        company_id, lena, _hans = await self._household(engine, seeded)
+        await _forget(engine, phone=LENA_PHONE)
+        async with session_factory(engine)() as session, session.begin():
+            again, _ = await CustomerRepository(session).person(
+                company_id, LENA_PHONE, "Lena Berg", None, LATER
+            )
+        assert again.id != lena and again.name == "Lena Berg"
+
+    async def test_the_household_still_finds_hans(
+        self, engine: AsyncEngine, seeded: Seeded
+    ) -> None:
+        company_id, _lena, hans = await self._household(engine, seeded)
+        await _forget(engine, phone=LENA_PHONE)
+        async with session_factory(engine)() as session, session.begin():
+            found, household = await CustomerRepository(session).person(
+                company_id, LENA_PHONE, "Hans Berg", None, LATER
+            )
+        assert found.id == hans
+        assert hans in [p.id for p in household]

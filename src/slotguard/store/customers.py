@@ -125,7 +125,10 @@ class CustomerRepository:
         first, people = await self.household(company_id, phone)
         if first is None:
             first, created = await self.by_phone(company_id, phone, now)
-            people = [first] if created else (await self.household(company_id, phone))[1]
+            # Alone in a new household, unless the number's first person was erased and
+            # others of the household still call from it.
+            alone = created and not people
+            people = [first] if alone else (await self.household(company_id, phone))[1]
         chosen = pick([(p.name, p) for p in people], name) if name else first
         key = name_key(name)
         if chosen is None and name is not None and key is not None:

@@ -64,11 +64,20 @@ class PrivacyRepository:
         return int(appointments or 0), int(decisions or 0)
 
     async def erase_customers(self, customer_ids: Sequence[int], now: datetime) -> None:
-        """Remove name, phone and email; stamp ``forgotten_at``. The row and its id stay."""
+        """Remove name, phone and email (with the household's number and the folded name
+        kept beside them); stamp ``forgotten_at``. The row and its id stay."""
         await self.session.execute(
             update(CustomerRow)
             .where(CustomerRow.id.in_(customer_ids))
-            .values(name=None, phone_e164=None, email=None, forgotten_at=now, updated_at=now)
+            .values(
+                name=None,
+                name_key=None,
+                phone_e164=None,
+                household_phone=None,
+                email=None,
+                forgotten_at=now,
+                updated_at=now,
+            )
         )
 
     async def mask_calls(self, company_ids: Sequence[int], phone: str, now: datetime) -> int:
