@@ -37,8 +37,8 @@ def _person(company_id: int, name: str | None, *, first: bool, forgotten: bool =
 async def _both(ctx: Context, company: Company, phone: str | None, name: str) -> tuple[object, ...]:
     """(look_up's answer, identify's person id, whether identify wrote a person), identify's
     writes rolled back."""
-    async with ctx.sessions() as session:
-        found = await look_up(session, company, phone, name)
+    async with ctx.driver.lane() as lane:  # the driver's own connection on PostgreSQL
+        found = await look_up(lane, company, phone, name)
     async with ctx.sessions() as session, session.begin():
         before = len(await _people(session))
         caller = await identify(ctx, session, company, CallRef("call_x", None, phone), name=name)

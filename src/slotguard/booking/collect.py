@@ -15,6 +15,7 @@ from slotguard.booking.detect import (
     decided,
     decision_record,
     examine,
+    examine_on,
     record,
     request_for,
 )
@@ -95,17 +96,18 @@ async def _first_look(ctx: Context, call: CallRef, args: CollectArgs, wish: Wish
         return None
     company, span = wish.company, wish.span
     phone = normalise_phone(call.from_number)
-    async with ctx.statements() as session, session.begin():
-        found = await look_up(session, company, phone, args.customer_name)
+    async with ctx.driver.lane() as lane:
+        found = await look_up(lane, company, phone, args.customer_name)
         if not found.certain:
             return None
         person = found.person
         if person is not None:
             request = request_for(company, person.id, wish.service.id, span)
-            if not (await examine(session, company, request, ctx.clock(), person.email)).clear:
+            findings = await examine_on(lane, company, request, ctx.clock(), person.email)
+            if not findings.clear:
                 return None
         recorded = await record_call(
-            ctx, session, company, call, phone, None if person is None else person.id
+            ctx, lane, company, call, phone, None if person is None else person.id
         )
     callbacks.saw_call(call.call_id, recorded.link_status)
     if phone is None and recorded.customer_id is not None:  # the person this call named

@@ -17,6 +17,7 @@ from slotguard.calendar.local import LocalCalendar
 from slotguard.domain import Company
 from slotguard.observability import Metrics
 from slotguard.store.db import statement_session_factory
+from slotguard.store.driver import Driver
 
 # Tenants change only when a tenants file is applied; serving them a few seconds stale saves
 # several queries on every function call.
@@ -64,9 +65,12 @@ class Context:
     claim_timeout: timedelta = timedelta(seconds=15)
     # Sessions whose statements commit one by one (see store.db.statement_session_factory).
     statements: async_sessionmaker[AsyncSession] = field(init=False)
+    # A few hot statements on the driver's own connection (store.driver).
+    driver: Driver = field(init=False)
 
     def __post_init__(self) -> None:
         self.statements = statement_session_factory(self.engine)
+        self.driver = Driver(self.engine, self.statements)
 
     # Where the secrets named in the tenants file live (Cal.com API keys, webhook secrets).
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
@@ -81,4 +85,6 @@ class Context:
             if self.calcom is None:
                 raise CalendarUnreachable("Cal.com is not configured in this process")
             return self.calcom(company)
-        return LocalCalendar(self.sessions, company, self.clock, reads=self.statements)
+        return LocalCalendar(
+            self.sessions, company, self.clock, reads=self.statements, driver=self.driver
+        )

@@ -28,9 +28,10 @@ from slotguard.domain import (
     search_window,
 )
 from slotguard.observability import get_logger
-from slotguard.store.appointments import AppointmentRepository
-from slotguard.store.customers import CustomerRepository
+from slotguard.store.appointments import for_rules_on
+from slotguard.store.customers import same_email_on
 from slotguard.store.decisions import DecisionRecord, DecisionRepository
+from slotguard.store.driver import Lane, SessionLane
 
 log = get_logger("duplicates")
 
@@ -60,13 +61,24 @@ async def examine(
 
     With ``email``, the appointments of everyone who gave that email count as well.
     """
+    return await examine_on(SessionLane(session), company, request, now, email)
+
+
+async def examine_on(
+    lane: Lane,
+    company: Company,
+    request: BookingRequest,
+    now: datetime,
+    email: str | None = None,
+) -> Findings:
+    """:func:`examine` on a lane (store.driver): in a transaction or, reading only, outside."""
     tz = company.tz
     if email:
-        others = await CustomerRepository(session).same_email(company.id, email)
+        others = await same_email_on(lane, company.id, email)
         request = replace(request, same_email=frozenset(others) - {request.customer_id})
     window = search_window(request, now=now, tz=tz, window_days=company.same_service_window_days)
     people = [request.customer_id, *sorted(request.same_email)]
-    existing = await AppointmentRepository(session).for_rules(company.id, people, window)
+    existing = await for_rules_on(lane, company.id, people, window)
     return Findings(
         warning=early_warning(
             request, existing, now=now, tz=tz, window_days=company.same_service_window_days

@@ -18,9 +18,10 @@ from slotguard.booking.errors import (
     UnknownTenant,
 )
 from slotguard.domain import Company, Customer, Service, TimeRange, name_key, pick
-from slotguard.store.calls import CallRecord, CallRepository
+from slotguard.store.calls import CallRecord, CallRepository, record_on
 from slotguard.store.companies import CompanyRepository
-from slotguard.store.customers import CustomerRepository
+from slotguard.store.customers import CustomerRepository, household_on
+from slotguard.store.driver import Lane, SessionLane
 
 # Numbers are parsed in this region when the caller id lacks a country code.
 DEFAULT_REGION = "DE"
@@ -118,7 +119,7 @@ async def identify(
     now = ctx.clock()
     phone = normalise_phone(call.from_number)
     calls, customers = CallRepository(session), CustomerRepository(session)
-    record = functools.partial(record_call, ctx, session, company, call, phone)
+    record = functools.partial(record_call, ctx, SessionLane(session), company, call, phone)
     if phone is not None:  # the person first: the call row is written linked to them
         customer, people = await customers.person(company.id, phone, name, email, now)
         call_row_id = (await record(customer.id)).id
@@ -132,7 +133,7 @@ async def identify(
 
 async def record_call(
     ctx: Context,
-    session: AsyncSession,
+    lane: Lane,
     company: Company,
     call: CallRef,
     phone: str | None,
@@ -140,16 +141,19 @@ async def record_call(
 ) -> CallRecord:
     """The call's row, recorded or touched and linked to ``customer_id`` when given, in one
     statement."""
-    return await CallRepository(session).upsert(
-        call_id=call.call_id,
-        company_id=company.id,
-        agent_id=call.agent_id,
-        from_number=phone or call.from_number,
-        to_number=call.to_number,
-        started_at=call.started_at,
-        now=ctx.clock(),
-        customer_id=customer_id,
-    )
+    values = {
+        "call_id": call.call_id,
+        "company_id": company.id,
+        "agent_id": call.agent_id,
+        "from_number": phone or call.from_number,
+        "to_number": call.to_number,
+        "started_at": call.started_at,
+        "customer_id": customer_id,
+        "appointment_link_status": "none",
+        "created_at": ctx.clock(),
+        "updated_at": ctx.clock(),
+    }
+    return await record_on(lane, values)
 
 
 @dataclass(frozen=True)
@@ -164,14 +168,14 @@ class Lookup:
     certain: bool
 
 
-async def look_up(session: AsyncSession, company: Company, phone: str | None, name: str) -> Lookup:
+async def look_up(lane: Lane, company: Company, phone: str | None, name: str) -> Lookup:
     """Who :func:`identify` would pick for ``phone`` and ``name``, without writing anything.
 
     A withheld number says nobody here (the call's own link decides, see the caller).
     """
     if phone is None:
         return Lookup(None, certain=True)
-    first, people = await CustomerRepository(session).household(company.id, phone)
+    first, people = await household_on(lane, company.id, phone)
     if first is None:  # a new number, or a household whose first person was erased
         return Lookup(None, certain=not people)
     chosen = pick([(p.name, p) for p in people], name)

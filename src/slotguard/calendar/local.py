@@ -9,6 +9,7 @@ appointment keeping its host busy for its service's buffer after it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,8 @@ from slotguard.calendar.provider import (
 )
 from slotguard.domain import Company, OpeningHours, Reason, TimeRange
 from slotguard.domain.schedule import blocked, grid_starts
-from slotguard.store.appointments import AppointmentRepository
+from slotguard.store.appointments import AppointmentRepository, calendar_busy_by_host
+from slotguard.store.driver import Driver, Lane
 
 LOCAL_UID_PREFIX = "local-"
 # Offered start times lie on this grid (or the service length, if shorter).
@@ -45,11 +47,13 @@ class LocalCalendar:
         clock: Callable[[], datetime],
         *,
         reads: async_sessionmaker[AsyncSession] | None = None,
+        driver: Driver | None = None,
     ) -> None:
         self.sessions = sessions
         # Lookups are one statement each: sessions that commit per statement save the BEGIN
         # and ROLLBACK round trips (store.db.statement_session_factory).
         self.reads = reads or sessions
+        self.driver = driver or Driver(sessions.kw["bind"], self.reads)
         self.company = company
         self.clock = clock
         # Made per use (Context.calendar): the hosts asked about one window in that use share
@@ -160,15 +164,17 @@ class LocalCalendar:
             return self.company.opening_hours
         return person.hours
 
+    def lanes(self) -> AbstractAsyncContextManager[Lane]:
+        """A lane for one read (store.driver: the driver's own connection on PostgreSQL)."""
+        return self.driver.lane()
+
     async def _busy_near(self, window: TimeRange, staff_key: str | None) -> list[TimeRange]:
         """:meth:`_busy` for offering slots: one read per window for every host of the company."""
         near = self._near.get(window)
         if near is None:
             reach = TimeRange(window.start - MAX_BUFFER, window.end)
-            async with self.reads() as session:
-                rows = await AppointmentRepository(session).calendar_busy_by_host(
-                    self.company.id, reach
-                )
+            async with self.lanes() as lane:
+                rows = await calendar_busy_by_host(lane, self.company.id, reach)
             near = self._near[window] = [(key, self._blocked(span, r)) for key, span, r in rows]
         return [span for key, span in near if staff_key is None or key == staff_key]
 

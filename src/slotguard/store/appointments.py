@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,6 +30,7 @@ from slotguard.domain import (
     TimeRange,
 )
 from slotguard.domain.lifecycle import allowed_from, check_initial
+from slotguard.store.driver import Lane, Named, SessionLane
 from slotguard.store.sql import advisory_xact_lock, table_of
 from slotguard.store.tables import AppointmentRow, ServiceRow
 
@@ -121,6 +122,30 @@ def _calendar_busy_by_host() -> Select[Any]:
     )
 
 
+async def for_rules_on(
+    lane: Lane, company_id: int, customer_ids: int | Sequence[int], window: TimeRange
+) -> list[Appointment]:
+    """:meth:`AppointmentRepository.for_rules` on a lane (see store.driver)."""
+    params = {
+        "company_id": company_id,
+        "customer_ids": [customer_ids] if isinstance(customer_ids, int) else list(customer_ids),
+        "window_start": window.start,
+        "window_end": window.end,
+    }
+    rows = await lane.rows(_FOR_RULES, params)
+    return [to_domain(cast(Row[Any], Named(row)), row["service_name"]) for row in rows]
+
+
+async def calendar_busy_by_host(
+    lane: Lane, company_id: int, window: TimeRange
+) -> list[tuple[str | None, TimeRange, dict[str, Any] | None]]:
+    """Slot-holding appointments of every host of the company overlapping ``window``:
+    (person's key, span, service rules), in one read."""
+    params = {"company_id": company_id, "window_start": window.start, "window_end": window.end}
+    rows = await lane.rows(_calendar_busy_by_host(), params)
+    return [(row[0], TimeRange(row[1], row[2]), row[3]) for row in rows]
+
+
 def to_domain(row: AppointmentRow | Row[Any], service_name: str | None = None) -> Appointment:
     """Map a row (and optionally its service name) to the domain value."""
     return Appointment(
@@ -180,14 +205,7 @@ class AppointmentRepository:
         Served by ix_appointments_company_id_customer_id_starts_at; this is everything the
         pure rules of Layers 1 and 2 need for one request.
         """
-        params = {
-            "company_id": company_id,
-            "customer_ids": [customer_ids] if isinstance(customer_ids, int) else list(customer_ids),
-            "window_start": window.start,
-            "window_end": window.end,
-        }
-        rows = await self.session.execute(_FOR_RULES, params)
-        return [to_domain(row, row.service_name) for row in rows]
+        return await for_rules_on(SessionLane(self.session), company_id, customer_ids, window)
 
     async def insert(
         self,
@@ -349,14 +367,6 @@ class AppointmentRepository:
         }
         rows = await self.session.execute(query, params)
         return [(TimeRange(start, end), rules) for start, end, rules in rows]
-
-    async def calendar_busy_by_host(
-        self, company_id: int, window: TimeRange
-    ) -> list[tuple[str | None, TimeRange, dict[str, Any] | None]]:
-        """:meth:`calendar_busy` of every host at once: (person's key, span, service rules)."""
-        params = {"company_id": company_id, "window_start": window.start, "window_end": window.end}
-        rows = await self.session.execute(_calendar_busy_by_host(), params)
-        return [(key, TimeRange(start, end), rules) for key, start, end, rules in rows]
 
     async def confirm_in_calendar(
         self, reservation_key: str, uid: str, staff_key: str | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, func, select, update
@@ -10,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
+from slotguard.store.driver import Lane, SessionLane
 from slotguard.store.sql import once_per_dialect, required, table_of
 from slotguard.store.tables import CallRow
 
@@ -24,7 +27,7 @@ class CallRecord(NamedTuple):
     link_status: str
 
 
-@once_per_dialect
+@cache
 def _record(dialect: str) -> ReturningInsert[int, int | None, str]:
     """Create the call row or touch it, linking the customer when one is given."""
     insert = postgresql.insert(_CALLS) if dialect == "postgresql" else sqlite.insert(_CALLS)
@@ -36,6 +39,13 @@ def _record(dialect: str) -> ReturningInsert[int, int | None, str]:
             "customer_id": func.coalesce(given, _CALLS.c.customer_id),
         },
     ).returning(_CALLS.c.id, _CALLS.c.customer_id, _CALLS.c.appointment_link_status)
+
+
+async def record_on(lane: Lane, values: Mapping[str, object]) -> CallRecord:
+    """:meth:`CallRepository.upsert` on a lane (see store.driver)."""
+    rows = await lane.rows(_record(lane.dialect), values)
+    found = required(rows[0] if rows else None, f"call {values['call_id']!r}")
+    return CallRecord(found[0], found[1], found[2])
 
 
 @once_per_dialect
@@ -80,9 +90,7 @@ class CallRepository:
             "created_at": now,
             "updated_at": now,
         }
-        row = (await self.session.execute(_record(self.session), values)).first()
-        found = required(row, f"call {call_id!r}")
-        return CallRecord(found[0], found[1], found[2])
+        return await record_on(SessionLane(self.session), values)
 
     async def failed_booking_of(self, call_id: str) -> tuple[int, int] | None:
         """(call row id, appointment id) when the call's booking failed and was not yet told."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slotguard.domain import Customer, name_key, pick
-from slotguard.store.sql import insert_ignore, required, upsert_touching
+from slotguard.store.driver import Lane, Named, SessionLane
+from slotguard.store.sql import insert_ignore, required, table_of, upsert_touching
 from slotguard.store.tables import CustomerRow
 
 
@@ -17,6 +19,43 @@ def customer_from_row(row: CustomerRow) -> Customer:
     """Map a row to the domain value; a person's phone is their household's number."""
     phone = row.phone_e164 or row.household_phone
     return Customer(row.id, row.company_id, row.name, phone, row.email)
+
+
+_CUSTOMERS = table_of(CustomerRow)
+_PERSON = ("id", "company_id", "name", "phone_e164", "household_phone", "email")
+_HOUSEHOLD = (
+    select(*(_CUSTOMERS.c[name] for name in _PERSON))
+    .where(
+        _CUSTOMERS.c.company_id == bindparam("company_id"),
+        _CUSTOMERS.c.household_phone == bindparam("phone"),
+        _CUSTOMERS.c.forgotten_at.is_(None),
+    )
+    .order_by(_CUSTOMERS.c.id)
+)
+_SAME_EMAIL = select(_CUSTOMERS.c.id).where(
+    _CUSTOMERS.c.company_id == bindparam("company_id"),
+    func.lower(_CUSTOMERS.c.email) == bindparam("email"),
+)
+
+
+async def household_on(
+    lane: Lane, company_id: int, phone: str
+) -> tuple[Customer | None, list[Customer]]:
+    """:meth:`CustomerRepository.household` on a lane (see store.driver): one read."""
+    first: Customer | None = None
+    people: list[Customer] = []
+    for row in await lane.rows(_HOUSEHOLD, {"company_id": company_id, "phone": phone}):
+        person = customer_from_row(cast(CustomerRow, Named(row)))
+        people.append(person)
+        if row["phone_e164"] == phone:
+            first = person
+    return first, people
+
+
+async def same_email_on(lane: Lane, company_id: int, email: str) -> list[int]:
+    """:meth:`CustomerRepository.same_email` on a lane (see store.driver)."""
+    params = {"company_id": company_id, "email": email.strip().lower()}
+    return [row[0] for row in await lane.rows(_SAME_EMAIL, params)]
 
 
 class CustomerRepository:
@@ -50,23 +89,7 @@ class CustomerRepository:
         self, company_id: int, phone: str
     ) -> tuple[Customer | None, list[Customer]]:
         """(the first person of ``phone`` if not forgotten, everyone of the household by id)."""
-        rows = await self.session.scalars(
-            select(CustomerRow)
-            .where(
-                CustomerRow.company_id == company_id,
-                CustomerRow.household_phone == phone,
-                CustomerRow.forgotten_at.is_(None),
-            )
-            .order_by(CustomerRow.id)
-        )
-        first: Customer | None = None
-        people: list[Customer] = []
-        for row in rows:
-            person = customer_from_row(row)
-            people.append(person)
-            if row.phone_e164 == phone:
-                first = person
-        return first, people
+        return await household_on(SessionLane(self.session), company_id, phone)
 
     async def name_first_person(self, customer_id: int, name: str, key: str, now: datetime) -> bool:
         """Give a nameless person their first name; False when someone named them meanwhile."""
@@ -105,13 +128,7 @@ class CustomerRepository:
 
     async def same_email(self, company_id: int, email: str) -> list[int]:
         """Ids of every person who gave ``email`` (case-insensitive): for duplicate checks only."""
-        rows = await self.session.scalars(
-            select(CustomerRow.id).where(
-                CustomerRow.company_id == company_id,
-                func.lower(CustomerRow.email) == email.strip().lower(),
-            )
-        )
-        return list(rows)
+        return await same_email_on(SessionLane(self.session), company_id, email)
 
     async def person(
         self, company_id: int, phone: str, name: str | None, email: str | None, now: datetime
