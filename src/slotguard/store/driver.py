@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import Row, exc
+from sqlalchemy import CursorResult, Row, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -110,7 +110,9 @@ class SessionLane:
     async def rows(self, statement: ClauseElement, params: Mapping[str, Any]) -> Sequence[Record]:
         """The statement's rows through SQLAlchemy."""
         result = await self._session.execute(cast(Executable, statement), dict(params))
-        return [_Mapped(row) for row in result] if result.returns_rows else []
+        if not cast(CursorResult[Any], result).returns_rows:  # a write without RETURNING
+            return []
+        return [_Mapped(row) for row in result]
 
 
 class Named:
