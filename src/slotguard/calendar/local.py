@@ -85,7 +85,7 @@ class LocalCalendar:
             start
             for start in candidates
             if start >= earliest
-            and _inside(TimeRange(start, start + length), open_spans)
+            and TimeRange(start, start + length).inside_one(open_spans)
             and not _collides(blocked(TimeRange(start, start + length), buffer), busy)
         )
 
@@ -203,11 +203,6 @@ class LocalCalendar:
             ignore_uid=ignore_uid,
         )
         return [self._blocked(span, service_rules) for span, service_rules in rows]
-
-
-def _inside(span: TimeRange, open_spans: list[TimeRange]) -> bool:
-    """``OpeningHours.covers`` against open spans read once for a window holding ``span``."""
-    return any(o.start <= span.start and span.end <= o.end for o in open_spans)
 
 
 def _collides(span: TimeRange, busy: list[TimeRange]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -76,6 +77,10 @@ class TimeRange:
         """Length of the range."""
         return self.end - self.start
 
+    def inside_one(self, spans: Iterable[TimeRange]) -> bool:
+        """True when this range lies wholly inside one of ``spans``."""
+        return any(o.start <= self.start and self.end <= o.end for o in spans)
+
 
 def local_day(instant: datetime, tz: ZoneInfo) -> date:
     """The calendar day of ``instant`` on the wall clock of ``tz`` (not the UTC date)."""
@@ -148,7 +153,7 @@ class OpeningHours:
 
     def covers(self, span: TimeRange, tz: ZoneInfo) -> bool:
         """True when ``span`` lies wholly inside one open interval."""
-        return any(o.start <= span.start and span.end <= o.end for o in self.open_spans(span, tz))
+        return span.inside_one(self.open_spans(span, tz))
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,17 +31,29 @@ def problem(
     tz: ZoneInfo,
     span: TimeRange,
     now: datetime,
+    *,
+    known_days: dict[date, ClosedDay | None] | None = None,
+    open_spans: list[TimeRange] | None = None,
 ) -> ScheduleProblem | None:
-    """The first rule ``span`` breaks, in the order a caller would want to hear them."""
+    """The first rule ``span`` breaks, in the order a caller would want to hear them.
+
+    ``known_days`` and ``open_spans``: what :func:`allowed_starts` works out once for many.
+    """
     for day in _local_days(span, tz):
-        closed = rules.closed(day)
+        if known_days is None:
+            closed = rules.closed(day)
+        elif day in known_days:
+            closed = known_days[day]
+        else:
+            closed = known_days[day] = rules.closed(day)
         if closed is not None:
             return ScheduleProblem(Reason.CLOSED, closed)
     if span.start < now + rules.notice:
         return ScheduleProblem(Reason.TOO_SOON)
     if rules.horizon_days is not None and span.start > now + timedelta(days=rules.horizon_days):
         return ScheduleProblem(Reason.TOO_FAR)
-    if not hours.covers(span, tz):
+    covered = hours.covers(span, tz) if open_spans is None else span.inside_one(open_spans)
+    if not covered:
         return ScheduleProblem(Reason.OUT_OF_BOUNDS)
     if not rules.on_grid(span.start, tz):
         return ScheduleProblem(Reason.OFF_GRID)
@@ -56,10 +68,25 @@ def allowed_starts(
     tz: ZoneInfo,
     now: datetime,
 ) -> list[datetime]:
-    """The starts (from any calendar) that every rule allows, in order."""
-    return sorted(
-        s for s in starts if problem(rules, hours, tz, TimeRange(s, s + length), now) is None
-    )
+    """The starts (from any calendar) that every rule allows, in order.
+
+    The closed days and the open spans are worked out once for all of them: the open spans
+    of a range holding every start answer ``hours.covers`` for each (a span lies inside one
+    merged open interval of its own days exactly when it lies inside one of a wider range's).
+    """
+    given = sorted(starts)
+    if not given:
+        return []
+    days: dict[date, ClosedDay | None] = {}
+    spans = hours.open_spans(TimeRange(given[0], given[-1] + length), tz)
+    return [
+        s
+        for s in given
+        if problem(
+            rules, hours, tz, TimeRange(s, s + length), now, known_days=days, open_spans=spans
+        )
+        is None
+    ]
 
 
 def grid_starts(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from slotguard.nlp_time.dates import parse_date
@@ -115,6 +116,9 @@ def _moment(day: date, clock: Clock, tz: ZoneInfo, phrase: str) -> datetime:
         raise TimeParseError(error.kind, phrase) from None
 
 
+# Pure in its arguments (today, not now, is one of them), and agents say the same few
+# phrases all day: kept per process, bounded.
+@lru_cache(maxsize=4096)
 def _read_date(text: str, today: date, tz: ZoneInfo, hours: BusinessHours | None) -> _DatePart:
     """An ISO datetime, a plain date phrase, or a date phrase with a time in it."""
     if match := _ISO_DATETIME.fullmatch(text):

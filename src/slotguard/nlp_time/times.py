@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import time
+from functools import lru_cache
 
 from slotguard.nlp_time.errors import TimeParseError, TimeParseErrorKind
 from slotguard.nlp_time.numbers import cardinal
@@ -104,6 +105,7 @@ def parse_time(text: str, *, hours: BusinessHours | None = None) -> time:
     return parse_clock(text, hours=hours).at
 
 
+@lru_cache(maxsize=4096)  # pure; the same few times are said all day
 def parse_clock(
     text: str, *, hours: BusinessHours | None = None, period: Period | None = None
 ) -> Clock:
