@@ -64,6 +64,7 @@ def create_app(
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
+    app.router.routes.append(retell.FunctionRoute())  # the busiest route, below FastAPI's layer
     app.include_router(retell.router)
     app.include_router(calcom.router)
     app.include_router(admin.router)

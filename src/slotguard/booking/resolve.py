@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,6 +74,8 @@ async def company_for(ctx: Context, call: CallRef) -> Company:
     return company
 
 
+# Pure; one call sends the same number with each of its function calls.
+@lru_cache(maxsize=4096)
 def normalise_phone(raw: str | None) -> str | None:
     """E.164 form of a caller id, or None when withheld, anonymous or invalid."""
     if not raw or not any(c.isdigit() for c in raw):
