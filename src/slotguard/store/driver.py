@@ -187,8 +187,10 @@ def _compile(engine: AsyncEngine, statement: ClauseElement, params: Mapping[str,
     # Placeholder values, only for rendering: list items of the right count.
     shape = {k: list(range(lengths[k])) if k in lengths else None for k in names}
     state = compiled.construct_expanded_state(shape)
-    if state.processors:  # values the dialect converts before sending: not for this path
-        raise NotImplementedError(f"bind processors for {sorted(state.processors)}")
+    if state.processors:  # values the dialect converts before sending: a session's job
+        raise ValueError(
+            f"the driver sends values as given; {sorted(state.processors)} need converting"
+        )
     slots: list[tuple[Any, ...]] = []
     for name in state.positiontup or ():
         item = _ITEM.match(name)
