@@ -84,10 +84,15 @@ _INSERT = insert(_APPOINTMENTS).returning(*(_APPOINTMENTS.c[name] for name in _D
 
 
 @cache
-def _calendar_busy(by_staff: bool, confirmed_only: bool, ignoring_uid: bool) -> Select[Any]:
+def _calendar_busy(
+    by_staff: bool, confirmed_only: bool, ignoring_uid: bool, with_host: bool = False
+) -> Select[Any]:
+    """Slot-holding appointments overlapping a window, with their service's rules (and their
+    person's key first, ``with_host``)."""
     a = _APPOINTMENTS.c
+    columns = (a.staff_key,) if with_host else ()
     query = (
-        select(a.starts_at, a.ends_at, _SERVICES.c.rules)
+        select(*columns, a.starts_at, a.ends_at, _SERVICES.c.rules)
         .join_from(_APPOINTMENTS, _SERVICES, _SERVICES.c.id == a.service_id)
         .where(
             a.company_id == bindparam("company_id"),
@@ -104,22 +109,6 @@ def _calendar_busy(by_staff: bool, confirmed_only: bool, ignoring_uid: bool) -> 
     if ignoring_uid:
         query = query.where(a.calcom_booking_uid != bindparam("ignore_uid"))
     return query
-
-
-@cache
-def _calendar_busy_by_host() -> Select[Any]:
-    a = _APPOINTMENTS.c
-    return (
-        select(a.staff_key, a.starts_at, a.ends_at, _SERVICES.c.rules)
-        .join_from(_APPOINTMENTS, _SERVICES, _SERVICES.c.id == a.service_id)
-        .where(
-            a.company_id == bindparam("company_id"),
-            a.starts_at < bindparam("window_end"),
-            a.ends_at > bindparam("window_start"),
-            a.status.in_(_ACTIVE),
-            a.deleted_at.is_(None),
-        )
-    )
 
 
 async def for_rules_on(
@@ -142,7 +131,7 @@ async def calendar_busy_by_host(
     """Slot-holding appointments of every host of the company overlapping ``window``:
     (person's key, span, service rules), in one read."""
     params = {"company_id": company_id, "window_start": window.start, "window_end": window.end}
-    rows = await lane.rows(_calendar_busy_by_host(), params)
+    rows = await lane.rows(_calendar_busy(False, False, False, with_host=True), params)
     return [(row[0], TimeRange(row[1], row[2]), row[3]) for row in rows]
 
 
