@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from slotguard.booking.privacy import ForgetError, forget_customer
+from slotguard.domain import Customer
 from slotguard.store.customers import CustomerRepository
 from slotguard.store.db import create_engine, session_factory
 from slotguard.store.tables import (
@@ -252,6 +253,15 @@ class TestAfterErasure:
             hans, _ = await people.person(company_id, LENA_PHONE, "Hans Berg", None, NOW)
         return company_id, lena.id, hans.id
 
+    async def _calls_again(
+        self, engine: AsyncEngine, company_id: int, name: str
+    ) -> tuple[Customer, list[Customer]]:
+        """The person ``name`` picks when the household's number calls after the erasure."""
+        async with session_factory(engine)() as session, session.begin():
+            return await CustomerRepository(session).person(
+                company_id, LENA_PHONE, name, None, LATER
+            )
+
     async def test_nothing_of_the_number_or_the_name_stays(
         self, engine: AsyncEngine, seeded: Seeded
     ) -> None:
@@ -267,10 +277,7 @@ class TestAfterErasure:
     ) -> None:
         company_id, lena, _hans = await self._household(engine, seeded)
         await _forget(engine, phone=LENA_PHONE)
-        async with session_factory(engine)() as session, session.begin():
-            again, _ = await CustomerRepository(session).person(
-                company_id, LENA_PHONE, "Lena Berg", None, LATER
-            )
+        again, _ = await self._calls_again(engine, company_id, "Lena Berg")
         assert again.id != lena and again.name == "Lena Berg"
 
     async def test_the_household_still_finds_hans(
@@ -278,9 +285,6 @@ class TestAfterErasure:
     ) -> None:
         company_id, _lena, hans = await self._household(engine, seeded)
         await _forget(engine, phone=LENA_PHONE)
-        async with session_factory(engine)() as session, session.begin():
-            found, household = await CustomerRepository(session).person(
-                company_id, LENA_PHONE, "Hans Berg", None, LATER
-            )
+        found, household = await self._calls_again(engine, company_id, "Hans Berg")
         assert found.id == hans
         assert hans in [p.id for p in household]

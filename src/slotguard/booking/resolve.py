@@ -144,19 +144,17 @@ async def record_call(
 ) -> CallRecord:
     """The call's row, recorded or touched and linked to ``customer_id`` when given, in one
     statement."""
-    values = {
-        "call_id": call.call_id,
-        "company_id": company.id,
-        "agent_id": call.agent_id,
-        "from_number": phone or call.from_number,
-        "to_number": call.to_number,
-        "started_at": call.started_at,
-        "customer_id": customer_id,
-        "appointment_link_status": "none",
-        "created_at": ctx.clock(),
-        "updated_at": ctx.clock(),
-    }
-    return await record_on(lane, values)
+    return await record_on(
+        lane,
+        call_id=call.call_id,
+        company_id=company.id,
+        agent_id=call.agent_id,
+        from_number=phone or call.from_number,
+        to_number=call.to_number,
+        started_at=call.started_at,
+        now=ctx.clock(),
+        customer_id=customer_id,
+    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import NamedTuple
@@ -12,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from slotguard.store.driver import Lane, SessionLane
+from slotguard.store.driver import Lane
 from slotguard.store.sql import once_per_dialect, required, table_of
 from slotguard.store.tables import CallRow
 
@@ -41,10 +40,34 @@ def _record(dialect: str) -> ReturningInsert[int, int | None, str]:
     ).returning(_CALLS.c.id, _CALLS.c.customer_id, _CALLS.c.appointment_link_status)
 
 
-async def record_on(lane: Lane, values: Mapping[str, object]) -> CallRecord:
-    """:meth:`CallRepository.upsert` on a lane (see store.driver)."""
+async def record_on(
+    lane: Lane,
+    *,
+    call_id: str,
+    company_id: int,
+    agent_id: str | None,
+    from_number: str | None,
+    to_number: str | None,
+    started_at: datetime | None,
+    now: datetime,
+    customer_id: int | None = None,
+) -> CallRecord:
+    """The call row for ``call_id``, created on first sight (race-safe) and linked to
+    ``customer_id`` when given, in one statement on ``lane`` (see store.driver)."""
+    values = {
+        "call_id": call_id,
+        "company_id": company_id,
+        "agent_id": agent_id,
+        "from_number": from_number,
+        "to_number": to_number,
+        "started_at": started_at,
+        "customer_id": customer_id,
+        "appointment_link_status": "none",
+        "created_at": now,
+        "updated_at": now,
+    }
     rows = await lane.rows(_record(lane.dialect), values)
-    found = required(rows[0] if rows else None, f"call {values['call_id']!r}")
+    found = required(rows[0] if rows else None, f"call {call_id!r}")
     return CallRecord(found[0], found[1], found[2])
 
 
@@ -63,34 +86,6 @@ class CallRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def upsert(
-        self,
-        *,
-        call_id: str,
-        company_id: int,
-        agent_id: str | None,
-        from_number: str | None,
-        to_number: str | None,
-        started_at: datetime | None,
-        now: datetime,
-        customer_id: int | None = None,
-    ) -> CallRecord:
-        """The call row for ``call_id``, created on first sight (race-safe) and linked to
-        ``customer_id`` when given, in one statement."""
-        values = {
-            "call_id": call_id,
-            "company_id": company_id,
-            "agent_id": agent_id,
-            "from_number": from_number,
-            "to_number": to_number,
-            "started_at": started_at,
-            "customer_id": customer_id,
-            "appointment_link_status": "none",
-            "created_at": now,
-            "updated_at": now,
-        }
-        return await record_on(SessionLane(self.session), values)
 
     async def failed_booking_of(self, call_id: str) -> tuple[int, int] | None:
         """(call row id, appointment id) when the call's booking failed and was not yet told."""
