@@ -14,6 +14,13 @@ Python service could reach with that sequence of statements: an upper bound, not
   upsert) and one calendar read for every stylist. 2 round trips, 1 write.
 - ``reading_known``: the same for a known person: the household read, the Layer 1+2 read,
   the call row and the calendar read. 4 round trips, 1 write.
+- ``booking``: what ``book_appointment`` sends for a new caller on the local calendar, in its
+  phases: the claim; identify (call row, household, a new person, the link) in a transaction;
+  the calendar read; reserve (customer lock, Layers 1+2, the decision, the pending row); the
+  local calendar's booking (calendar lock, busy read, confirm); settle (booked, call linked);
+  the stored reply. 24 round trips, 5 commits.
+- ``booking_one``: the same statements in one transaction (what a local calendar, which needs
+  no network call between reserve and settle, would allow). 16 round trips, 1 commit.
 """
 
 from __future__ import annotations
@@ -91,6 +98,26 @@ BUSY_ALL = (
     " JOIN services s ON s.id = a.service_id WHERE a.company_id = 1 AND a.starts_at < $1"
     " AND a.ends_at > $2 AND a.status = ANY($3::varchar[]) AND a.deleted_at IS NULL"
 )
+LOCK = "SELECT pg_advisory_xact_lock(hashtext($1), $2)"
+DECISION = (
+    "INSERT INTO duplicate_decisions (company_id, customer_id, call_id, function, layer, result,"
+    " reason, action, service_id, requested_start, requested_end, false_positive, created_at)"
+    " VALUES (1, $1, $2, 'book_appointment', 2, 'clear', 'none', 'allowed', 1, $3, $4, false, $5)"
+)
+HOLD = (
+    "INSERT INTO appointments (company_id, customer_id, service_id, starts_at, ends_at, status,"
+    " reservation_key, source, call_id, reconcile_attempts, staff_key, created_at, updated_at)"
+    " VALUES (1, $1, 1, $2, $3, $4, $5, 'agent', $6, 0, 'anna', $7, $7) RETURNING id"
+)
+CONFIRM = (
+    "UPDATE appointments SET calcom_booking_uid = $1, staff_key = 'anna', updated_at = $2"
+    " WHERE reservation_key = $3 AND status = 'pending'"
+)
+BOOKED = "UPDATE appointments SET status = 'booked', updated_at = $2 WHERE id = $1"
+LINKED = (
+    "UPDATE calls SET appointment_id = $1, appointment_link_status = 'booked', updated_at = $2"
+    " WHERE id = $3"
+)
 FAILED = (
     "SELECT id, appointment_id FROM calls WHERE call_id = $1"
     " AND appointment_link_status = 'failed' AND appointment_id IS NOT NULL"
@@ -129,6 +156,8 @@ async def function(name: str, body: Body) -> dict[str, Any]:
             for stylist in ("anna", "jonas"):
                 await con.fetch(BUSY_OF, day, day - timedelta(days=1), stylist, ACTIVE)
             await con.fetch(FAILED, call.call_id)
+        elif SHAPE.startswith("booking"):
+            await _booking(con, name, body, now, day)
         else:
             if SHAPE == "reading_known":
                 await con.fetch(HOUSEHOLD, call.from_number)
@@ -136,3 +165,57 @@ async def function(name: str, body: Body) -> dict[str, Any]:
             await con.fetchrow(CALL, call.call_id, call.agent_id, call.from_number, now)
             await con.fetch(BUSY_ALL, day, day - timedelta(days=1), ACTIVE)
     return {"status": "ok", "message": "Der Termin ist frei.", "shape": SHAPE}
+
+
+async def _booking(con: Any, name: str, body: Body, now: datetime, day: datetime) -> None:
+    """book_appointment's statements for a new caller: in phases, or all in one transaction."""
+    call = body.call
+    key = hashlib.sha256(json.dumps([call.call_id, name, body.args]).encode()).hexdigest()
+    start = day + timedelta(minutes=15 * (int(key[:6], 16) % 20000))
+    end = start + timedelta(minutes=30)
+    one = SHAPE == "booking_one"
+
+    async def step(statements: Any) -> Any:
+        if one:
+            return await statements()
+        async with con.transaction():
+            return await statements()
+
+    async def identify() -> Any:
+        row = await con.fetchrow(CALL, call.call_id, call.agent_id, call.from_number, now)
+        await con.fetch(HOUSEHOLD, call.from_number)
+        person = await con.fetchval(PERSON, call.call_id, call.call_id, now)
+        await con.execute(LINK, person, now, row["id"])
+        return person, row["id"]
+
+    async def reserve() -> int:
+        await con.execute(LOCK, "slotguard.customer", person)
+        await con.fetch(LAYERS, [person], now, now + timedelta(days=46), ACTIVE)
+        await con.execute(DECISION, person, call_row, start, end, now)
+        status = "booked" if one else "pending"
+        return int(await con.fetchval(HOLD, person, start, end, status, key, call_row, now))
+
+    async def calendar() -> None:
+        await con.execute(LOCK, "slotguard.local_calendar", 1)
+        await con.fetch(BUSY_OF, end, start - timedelta(days=1), "anna", ACTIVE)
+        await con.execute(CONFIRM, "local-" + key, now, key)
+
+    async def settle() -> None:
+        if not one:
+            await con.execute(BOOKED, appointment, now)
+        await con.execute(LINKED, appointment, now, call_row)
+
+    transaction = con.transaction() if one else None
+    if transaction is not None:
+        await transaction.start()
+    await con.fetchval(
+        CLAIM, "company:1", key, key, now, now + timedelta(hours=1), call.call_id, name
+    )
+    person, call_row = await step(identify)
+    await con.fetch(BUSY_ALL, end, start - timedelta(days=1), ACTIVE)
+    appointment = await step(reserve)
+    await step(calendar)
+    await step(settle)
+    await con.execute(STORE, '{"status": "booked"}', now, "company:1", key)
+    if transaction is not None:
+        await transaction.commit()

@@ -2,7 +2,8 @@
 # The ceiling of a statement sequence: bench/ceiling/app.py (the floor's stack running only
 # the round trips of one collect_appointment_data, no logic) against ../shared/perf/floor.py,
 # wrk with 16 connections and the floor's post.lua, interleaved twice, like throughput.sh.
-#   CEILING_SHAPE=recording|reading|reading_known   (see app.py; default: all three in turn)
+#   CEILING_SHAPE=recording|reading|reading_known|booking|booking_one   (see app.py; default:
+#   all in turn)
 # Prints one JSON object per shape. Run from the project root (needs .venv, PostgreSQL at
 # 127.0.0.1:5432 as postgres, wrk); the floor's virtualenv is made like throughput.sh does.
 set -u
@@ -20,7 +21,7 @@ pg -c "create database $db_fl"
 pg $db_fl -c "create table floor_appts(id bigserial primary key, customer text, starts_at timestamptz); create index on floor_appts(customer, starts_at); insert into floor_appts(customer, starts_at) select '+49151' || lpad((g % 100000)::text, 7, '0'), now() + (g % 5000) * interval '1 hour' from generate_series(1,200000) g; create table floor_calls(id bigserial primary key, call_id text unique, fn text); analyze;"
 (cd "$shared" && FLOOR_DSN=$(dsn $db_fl) setsid sh -c 'echo $$ >"$0"; exec "$1/bin/uvicorn" floor:app --port 18112 --workers 2 --log-level warning --http httptools --loop uvloop' "$tmp/floor.pid" "$fv" >"$tmp/floor.log" 2>&1 &)
 rate() { wrk -t1 -c16 -d10s -s "$shared/post.lua" "http://127.0.0.1:$1" 2>&1 | awk '/Requests\/sec/{r=$2} /Non-2xx/{r="errors"} END{print r}'; }
-for shape in ${CEILING_SHAPE:-recording reading reading_known}; do
+for shape in ${CEILING_SHAPE:-recording reading reading_known booking booking_one}; do
   pg -c "drop database if exists $db_c"; pg -c "create database $db_c"
   SLOTGUARD_DATABASE_URL=$(dsn $db_c) .venv/bin/slotguard migrate >/dev/null 2>&1
   # `serve` applies the demo tenant (company 1, stylists anna and jonas); then it stops.

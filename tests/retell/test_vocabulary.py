@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from slotguard.booking.replies import Reply, Status
 from slotguard.domain import Reason
-from slotguard.retell.messages import MESSAGES, render
+from slotguard.retell.messages import MESSAGES, render, when
 
 # Keys that pick a variant of a sentence without being a reply reason: listing replies, the
 # time-parse problems of an invalid_argument error, a match through someone else's email.
@@ -36,3 +39,13 @@ def test_reply_reason_round_trips_as_its_wire_value() -> None:
     assert reply.to_json() == {"status": "unavailable", "reason": "day_full"}
     assert Reply.from_json(reply.to_json()).reason is Reason.DAY_FULL
     assert render(reply, "en").startswith("Sorry, that day is fully booked.")
+
+
+def test_one_instant_is_said_in_the_zone_it_is_given() -> None:
+    """The same instant in two zones is two different sentences, however often asked."""
+    utc = datetime(2026, 12, 1, 13, 30, tzinfo=UTC)
+    berlin = utc.astimezone(ZoneInfo("Europe/Berlin"))
+    for _ in range(2):
+        assert when(utc, "de") == "Dienstag, 1. Dezember um 13:30 Uhr"
+        assert when(berlin, "de") == "Dienstag, 1. Dezember um 14:30 Uhr"
+        assert when(berlin, "en") == "Tuesday, December 1 at 2:30 pm"

@@ -354,3 +354,35 @@ class TestParallel:
         assert all(r["reason"] == "slot_taken" and r["alternative_slots"] for r in taken)
         rows = [r for r in await _rows(engine) if r.status == "booked"]
         assert sorted(r.staff_key or "" for r in rows) == ["anna", "jonas"]
+
+
+class TestCollectAgreesWithBook:
+    """What collect says of a time is what the booking right after it finds."""
+
+    async def test_every_quarter_hour_of_a_filling_morning(self, phone: Phone) -> None:
+        """Thursday 9:00–11:45, a new caller each quarter hour asks, then books (every third
+        one colouring, which only Anna does and which keeps her 30 minutes longer): "frei"
+        exactly when the booking succeeds, with the person collect named."""
+        outcomes = []
+        for n in range(12):
+            hhmm = f"{9 + n // 4:02d}:{15 * (n % 4):02d}"
+            service = "Färben" if n % 3 == 0 else "Herrenhaarschnitt"
+            ask = _book(f"Kunde {n}", THURSDAY, hhmm, service=service)
+            caller, call_id = f"+49151000200{n:02d}", f"call_q{n}"
+            asked = await phone("collect_appointment_data", ask, caller=caller, call_id=call_id)
+            booked = await phone("book_appointment", ask, caller=caller, call_id=call_id)
+            free = asked["status"] == "ok" and asked.get("availability") == "free"
+            assert free == (booked["status"] == "booked"), (hhmm, service, asked, booked)
+            if free:
+                assert asked["staff"] == booked["staff"], (hhmm, asked, booked)
+            else:
+                assert asked["status"] == "unavailable", (hhmm, asked)
+            outcomes.append((hhmm, booked["status"], booked.get("staff")))
+        assert outcomes[:5] == [
+            ("09:00", "booked", "Anna"),  # colouring until 10:30, Anna then free at 11:00
+            ("09:15", "booked", "Jonas"),
+            ("09:30", "unavailable", None),  # Anna colours, Jonas cuts until 09:45
+            ("09:45", "unavailable", None),  # colouring: only Anna, who is busy
+            ("10:00", "booked", "Jonas"),
+        ], outcomes
+        assert {status for _, status, _ in outcomes} == {"booked", "unavailable"}

@@ -23,6 +23,7 @@ from slotguard.booking.context import Context
 from slotguard.booking.errors import UnknownStaff
 from slotguard.booking.replies import Reply, Status
 from slotguard.calendar import AvailabilityUnknown, CalendarProvider, CalendarUnreachable
+from slotguard.calendar.local import LocalCalendar
 from slotguard.domain import Company, Reason, Service, TimeRange
 from slotguard.domain.salon import StaffMember
 from slotguard.domain.schedule import ScheduleProblem, allowed_starts, problem
@@ -118,8 +119,19 @@ async def free_hosts(
 
     Free means the calendar offers that start, or the starts it offers around it together cover
     the span: Cal.com lists starts on a grid of the event type's length but books any start
-    whose span is free, so collect answers what book will find.
+    whose span is free, so collect answers what book will find. The local calendar is asked
+    about the span itself.
     """
+    calendar = ctx.calendar(company)
+    if isinstance(calendar, LocalCalendar):  # it answers for the span itself, as it books
+        buffer = company.rules_for(service).buffer
+        return [
+            host
+            for host in hosts(company, service, wish)
+            if await calendar.span_free(
+                span, staff_key=None if host is None else host.key, buffer=buffer
+            )
+        ]
     length = span.end - span.start
     around = TimeRange(span.start - length, span.end + length)
     hosts_by_key: dict[str | None, StaffMember | None] = {}

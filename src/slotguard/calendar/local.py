@@ -89,6 +89,15 @@ class LocalCalendar:
             and not _collides(blocked(TimeRange(start, start + length), buffer), busy)
         )
 
+    async def span_free(self, span: TimeRange, *, staff_key: str | None, buffer: timedelta) -> bool:
+        """Whether the host could take exactly ``span``: inside its hours, not in the past, and
+        with its buffer clear of every held slot — what booking it will check, without listing
+        the other starts of a window (:meth:`free_slots` for one start, off the grid too)."""
+        if span.start < self.clock() or not self._hours(staff_key).covers(span, self.company.tz):
+            return False
+        needed = blocked(span, buffer)
+        return not _collides(needed, await self._busy_near(needed, staff_key))
+
     async def create_booking(self, request: CreateBooking) -> CreateResult:
         """Confirm the pending row of ``request`` unless hours or another booking forbid it."""
         return await self._book(request, ignore_uid=None)

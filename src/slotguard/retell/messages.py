@@ -9,7 +9,8 @@ happen for the function that failed. CATALOGUE is every (status, reason) the ser
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
@@ -368,6 +369,12 @@ def clock(moment: datetime, language: str) -> str:
 
 def when(moment: datetime, language: str) -> str:
     """``Dienstag, 1. Dezember um 14:30 Uhr`` / ``Tuesday, December 1 at 2:30 pm``."""
+    # Aware datetimes of one instant are equal in any zone: the zone is part of the key.
+    return _when(moment, moment.tzinfo, language)
+
+
+@lru_cache(maxsize=4096)
+def _when(moment: datetime, _zone: tzinfo | None, language: str) -> str:
     return f"{day(moment, language)} {_AT[language]} {clock(moment, language)}"
 
 

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import (
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Connections per process; a booking phase holds one for milliseconds, and PostgreSQL's
 # default max_connections (100) must serve several worker processes.
-PG_POOL_SIZE = 10
-PG_MAX_OVERFLOW = 10
+PG_POOL_SIZE = 16
+PG_MAX_OVERFLOW = 4
 # Idle connections older than this are replaced, below typical firewall/NAT idle timeouts.
 PG_POOL_RECYCLE_SECONDS = 1800
 # How long opening a connection may take, per host of a multi-host URL (asyncpg's default is
