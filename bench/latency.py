@@ -13,6 +13,10 @@ client-observed latency minus the calendar's answer time. Every level also reads
 ``/metrics`` histograms of each worker (scraped until every worker answered) for the share of
 time spent waiting on the calendar.
 
+``--calendar local`` keeps the salons on the local calendar instead (no emulator request is
+made, so the own part is the worker's whole time): the shape ``bench/throughput.sh`` measures,
+at set numbers of callers.
+
 Each simulated caller is an existing seeded customer (their history is what Layers 1 and 2
 read) asking for a free slot beyond the seeded half year, so most bookings succeed. One JSON
 object on stdout, progress on stderr.
@@ -91,6 +95,7 @@ class Options:
     workers: int = 2
     seed: int = 1
     workdir: Path | None = None
+    calendar: str = "calcom"  # or "local": the salons book in our own database
 
 
 # -- the emulator in its own process, timed ---------------------------------------------------
@@ -238,7 +243,8 @@ class Salon:
         return {f"LAT_KEY_{self.id}": self.api_key, f"LAT_SECRET_{self.id}": f"whsec_{self.id}"}
 
     def next_start(self, today: date, event_type: int) -> datetime:
-        """A start (in the salon's zone) the host of ``event_type`` has not been asked for."""
+        """A start (in the salon's zone) the host of ``event_type`` has not been asked for
+        (0: the salon's one local calendar)."""
         n = self.used_slots[event_type]
         self.used_slots[event_type] += 1
         day = today + timedelta(days=FIRST_DAY + n // len(UTC_HOURS))
@@ -246,7 +252,7 @@ class Salon:
         return datetime(day.year, day.month, day.day, hour, tzinfo=UTC).astimezone(self.zone)
 
 
-async def _salons(url: str) -> tuple[list[Salon], str]:
+async def _salons(url: str, calendar: str) -> tuple[list[Salon], str]:
     """Seeded companies with callers whose numbers slotguard accepts, and their tenants file."""
     engine = create_engine(url)
     try:
@@ -275,12 +281,20 @@ async def _salons(url: str) -> tuple[list[Salon], str]:
         for c in companies
         if offered[c.id] and callers[c.id]
     ]
-    toml = "\n".join(_toml(c, salon) for c in companies for salon in salons if salon.id == c.id)
+    toml = "\n".join(
+        _toml(c, salon, calendar) for c in companies for salon in salons if salon.id == c.id
+    )
     return salons, toml
 
 
-def _toml(company: CompanyRow, salon: Salon) -> str:
+def _toml(company: CompanyRow, salon: Salon, calendar: str) -> str:
     key_env, secret_env = list(salon.env)
+    account = (
+        f'calendar = "calcom"\ncalcom_api_key_env = "{key_env}"\n'
+        f'calcom_webhook_secret_env = "{secret_env}"\n'
+        if calendar == "calcom"
+        else 'calendar = "local"\n'
+    )
     days = "\n".join(
         f'{d} = "00:00-24:00"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     )
@@ -294,8 +308,7 @@ def _toml(company: CompanyRow, salon: Salon) -> str:
         f"name = {json.dumps(company.name, ensure_ascii=False)}\n"
         f'timezone = "{company.timezone}"\nlanguage = "{company.language}"\n'
         f"max_appointments_per_day = {company.max_appointments_per_day}\n"
-        f'retell_agent_ids = ["{salon.agent_id}"]\ncalendar = "calcom"\n'
-        f'calcom_api_key_env = "{key_env}"\ncalcom_webhook_secret_env = "{secret_env}"\n'
+        f'retell_agent_ids = ["{salon.agent_id}"]\n{account}'
         f"\n[companies.opening_hours]\n{days}\n{services}"
     )
 
@@ -346,14 +359,16 @@ class Sample:
     call_id: str
 
 
-def _conversations(salons: list[Salon], count: int, today: date) -> list[Conversation]:
+def _conversations(
+    salons: list[Salon], count: int, today: date, calendar: str
+) -> list[Conversation]:
     """``count`` conversations round-robin over the salons, each caller and slot used once."""
     result = []
     for n in range(count):
         salon = salons[n % len(salons)]
         phone, name = salon.callers.pop()
         service = salon.services[n % len(salon.services)]
-        start = salon.next_start(today, service[2])
+        start = salon.next_start(today, service[2] if calendar == "calcom" else 0)
         result.append(Conversation(salon, phone, name, service, start))
     return result
 
@@ -502,7 +517,7 @@ async def run(options: Options, say: Callable[[str], None] = _stderr) -> dict[st
 async def _serve_and_drive(
     url: str, options: Options, workdir: Path, say: Callable[[str], None]
 ) -> dict[str, Any]:
-    salons, toml = await _salons(url)
+    salons, toml = await _salons(url, options.calendar)
     if not salons:
         raise RuntimeError("no seeded company has callers with valid numbers")
     tenants_file = workdir / "tenants.toml"
@@ -533,9 +548,9 @@ async def _serve_and_drive(
         measured_calls: dict[str, Measured] = {}
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
             for concurrency in options.levels:
-                warm = _conversations(salons, options.warmup, today)
+                warm = _conversations(salons, options.warmup, today, options.calendar)
                 await _drive(client, warm, concurrency)
-                measured = _conversations(salons, options.requests // 2, today)
+                measured = _conversations(salons, options.requests // 2, today, options.calendar)
                 levels[str(concurrency)], measured_calls[str(concurrency)] = await _level(
                     client, base, emulator_url, measured, concurrency, options.workers
                 )
@@ -549,6 +564,7 @@ async def _serve_and_drive(
             levels[level][function].update(_own_part(calls, function, durations))
     return {
         "engine": "postgresql",
+        "calendar": options.calendar,
         "workers": options.workers,
         "salons": len(salons),
         "requests_per_level": options.requests,
@@ -656,9 +672,17 @@ def _parse(argv: list[str] | None) -> Options:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument(
+        "--calendar",
+        choices=("calcom", "local"),
+        default="calcom",
+        help="where the salons book: Cal.com (the emulator) or the local calendar",
+    )
     a = parser.parse_args(argv)
     levels = tuple(int(x) for x in a.levels.split(","))
-    return Options(a.appointments, a.requests, a.warmup, levels, a.workers, a.seed, a.workdir)
+    return Options(
+        a.appointments, a.requests, a.warmup, levels, a.workers, a.seed, a.workdir, a.calendar
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

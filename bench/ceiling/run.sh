@@ -3,7 +3,7 @@
 # the round trips of one collect_appointment_data, no logic) against ../shared/perf/floor.py,
 # wrk with 16 connections and the floor's post.lua, interleaved twice, like throughput.sh.
 #   CEILING_SHAPE=recording|reading|reading_known|booking|booking_one   (see app.py; default:
-#   all in turn)
+#   all in turn); CEILING_CALENDAR_LOCK=0 leaves the calendar lock out of the booking shapes
 # Prints one JSON object per shape. Run from the project root (needs .venv, PostgreSQL at
 # 127.0.0.1:5432 as postgres, wrk); the floor's virtualenv is made like throughput.sh does.
 set -u
@@ -28,7 +28,7 @@ for shape in ${CEILING_SHAPE:-recording reading reading_known booking booking_on
   SLOTGUARD_INSECURE_DEV=1 SLOTGUARD_DATABASE_URL=$(dsn $db_c) SLOTGUARD_PORT=18119 setsid sh -c 'echo $$ >"$0"; exec .venv/bin/slotguard serve' "$tmp/tenant.pid" >/dev/null 2>&1 &
   for i in $(seq 1 60); do curl -fs 127.0.0.1:18119/readyz >/dev/null && break; sleep 1; done
   kill -- -"$(cat "$tmp/tenant.pid")" 2>/dev/null; rm -f "$tmp/tenant.pid"; sleep 1
-  (cd "$here" && CEILING_SHAPE=$shape CEILING_DSN=$(dsn $db_c) setsid sh -c 'echo $$ >"$0"; exec "$1/bin/uvicorn" app:app --port 18111 --workers 2 --log-level warning --http httptools --loop uvloop' "$tmp/ceiling.pid" "$fv" >"$tmp/ceiling.log" 2>&1 &)
+  (cd "$here" && CEILING_CALENDAR_LOCK=${CEILING_CALENDAR_LOCK:-1} CEILING_SHAPE=$shape CEILING_DSN=$(dsn $db_c) setsid sh -c 'echo $$ >"$0"; exec "$1/bin/uvicorn" app:app --port 18111 --workers 2 --log-level warning --http httptools --loop uvloop' "$tmp/ceiling.pid" "$fv" >"$tmp/ceiling.log" 2>&1 &)
   for i in $(seq 1 60); do curl -fs -o /dev/null 127.0.0.1:18111/docs && curl -fs -o /dev/null 127.0.0.1:18112/docs && break; sleep 1; done
   rate 18111 >/dev/null; rate 18112 >/dev/null   # warm-up
   c1=$(rate 18111); f1=$(rate 18112); c2=$(rate 18111); f2=$(rate 18112)

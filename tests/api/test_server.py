@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import socket
 import threading
 import time
@@ -10,10 +12,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import structlog
 import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from slotguard.api.app import app_from_environment
 from slotguard.api.server import NoDelayHttpToolsProtocol
 
 
@@ -82,3 +86,23 @@ class TestNoDelay:
         with _serving(HttpToolsProtocol, "asyncio") as (server, port):
             options = _nodelay_of_open_connections(server, port)
         assert options == [0]
+
+
+def test_a_worker_keeps_what_it_built_out_of_the_collector(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The worker factory freezes what startup made, so full collections stay short."""
+    monkeypatch.setenv("SLOTGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.setenv("SLOTGUARD_INSECURE_DEV", "1")
+    gc.unfreeze()
+    try:
+        app = app_from_environment()
+        assert app.title == "slotguard"
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this test process keeps collecting as before
+        structlog.reset_defaults()  # and logs as before the factory configured it
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if h.get_name() == "slotguard"]:
+            root.removeHandler(handler)
+        root.setLevel(logging.WARNING)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from slotguard.api.errors import database_unavailable as answered_503
 from slotguard.domain import TimeRange
 from slotguard.store.appointments import (
+    LONGEST_APPOINTMENT,
     AppointmentRepository,
     calendar_busy_by_host,
     for_rules_on,
@@ -19,6 +20,7 @@ from slotguard.store.appointments import (
 from slotguard.store.db import database_unavailable, session_factory, statement_session_factory
 from slotguard.store.driver import Driver
 from slotguard.store.tables import CustomerRow
+from slotguard.tenants import MAX_SERVICE_MINUTES
 from tests import factories
 
 START = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
@@ -72,6 +74,36 @@ class TestTheSameRows:
             ("anna", START, {"buffer_minutes": 15}),
             ("jonas", START + timedelta(hours=2), {"buffer_minutes": 15}),
         ]
+
+
+class TestCalendarReadsOfAWindow:
+    """A window's read sees what reaches into it, not the company's whole past."""
+
+    async def test_the_longest_service_from_the_evening_before_still_blocks(
+        self, engine: AsyncEngine
+    ) -> None:
+        """A 12-hour service (the longest the tenants file allows) from 20:00 the day before
+        holds the early morning; years of earlier appointments are read by neither path."""
+        assert timedelta(minutes=MAX_SERVICE_MINUTES) < LONGEST_APPOINTMENT
+        co = await factories.add(engine, factories.company())
+        long = await factories.add(engine, factories.service(co.id, duration_minutes=720))
+        person = (await factories.add(engine, factories.customer(co.id))).id
+        night = START - timedelta(hours=13)  # 20:00 the evening before, until 08:00
+        await factories.add(engine, factories.appointment(co.id, person, long.id, night, 720))
+        for years in (1, 3):  # old history, its time long over
+            old = START - timedelta(days=365 * years)
+            await factories.add(engine, factories.appointment(co.id, person, long.id, old, 720))
+        window = TimeRange(START - timedelta(hours=2), START)  # 07:00–09:00
+        async with _driver(engine).lane() as lane:
+            driven = await calendar_busy_by_host(lane, co.id, window)
+        async with session_factory(engine)() as session:
+            sessioned = await AppointmentRepository(session).calendar_busy(
+                co.id, window, staff_key=None
+            )
+        assert [span for _key, span, _rules in driven] == [
+            TimeRange(night, night + timedelta(hours=12))
+        ]
+        assert [span for span, _rules in sessioned] == [span for _k, span, _r in driven]
 
 
 class TestTheSameErrors:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -35,6 +35,10 @@ from slotguard.store.sql import advisory_xact_lock, table_of
 from slotguard.store.tables import AppointmentRow, ServiceRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+# The longest appointment a calendar read must see reaching into its window from before it.
+# Every appointment we book is one service long (tenants.MAX_SERVICE_MINUTES: 12 hours); a
+# Cal.com company's own calendar answers for its longer events.
+LONGEST_APPOINTMENT = timedelta(days=1)
 # A pending create sent again at most this often (each after a lookup found nothing): a
 # resend answered by a 500 or a timeout may be followed by another; the last absent fails.
 MAX_RESENDS = 3
@@ -88,7 +92,12 @@ def _calendar_busy(
     by_staff: bool, confirmed_only: bool, ignoring_uid: bool, with_host: bool = False
 ) -> Select[Any]:
     """Slot-holding appointments overlapping a window, with their service's rules (and their
-    person's key first, ``with_host``)."""
+    person's key first, ``with_host``).
+
+    The start is bounded on both sides (``LONGEST_APPOINTMENT``), so the read scans the
+    window's range of the (company, start) index, not every appointment of the company's
+    past.
+    """
     a = _APPOINTMENTS.c
     columns = (a.staff_key,) if with_host else ()
     query = (
@@ -97,6 +106,7 @@ def _calendar_busy(
         .where(
             a.company_id == bindparam("company_id"),
             a.starts_at < bindparam("window_end"),
+            a.starts_at > bindparam("starts_after"),
             a.ends_at > bindparam("window_start"),
             a.status.in_(_ACTIVE),
             a.deleted_at.is_(None),
@@ -109,6 +119,16 @@ def _calendar_busy(
     if ignoring_uid:
         query = query.where(a.calcom_booking_uid != bindparam("ignore_uid"))
     return query
+
+
+def _window(company_id: int, window: TimeRange) -> dict[str, Any]:
+    """The parameters of a calendar read of ``window`` (see :func:`_calendar_busy`)."""
+    return {
+        "company_id": company_id,
+        "window_start": window.start,
+        "window_end": window.end,
+        "starts_after": window.start - LONGEST_APPOINTMENT,
+    }
 
 
 async def for_rules_on(
@@ -130,7 +150,7 @@ async def calendar_busy_by_host(
 ) -> list[tuple[str | None, TimeRange, dict[str, Any] | None]]:
     """Slot-holding appointments of every host of the company overlapping ``window``:
     (person's key, span, service rules), in one read."""
-    params = {"company_id": company_id, "window_start": window.start, "window_end": window.end}
+    params = _window(company_id, window)
     rows = await lane.rows(_calendar_busy(False, False, False, with_host=True), params)
     return [(row[0], TimeRange(row[1], row[2]), row[3]) for row in rows]
 
@@ -347,13 +367,7 @@ class AppointmentRepository:
         ``confirmed_only`` keeps the ones the calendar has confirmed (they carry a uid).
         """
         query = _calendar_busy(staff_key is not None, confirmed_only, ignore_uid is not None)
-        params = {
-            "company_id": company_id,
-            "window_start": window.start,
-            "window_end": window.end,
-            "staff_key": staff_key,
-            "ignore_uid": ignore_uid,
-        }
+        params = {**_window(company_id, window), "staff_key": staff_key, "ignore_uid": ignore_uid}
         rows = await self.session.execute(query, params)
         return [(TimeRange(start, end), rules) for start, end, rules in rows]
 
