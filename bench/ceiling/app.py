@@ -92,13 +92,14 @@ STORE = (
 BUSY_OF = (
     "SELECT a.starts_at, a.ends_at, s.rules FROM appointments a"
     " JOIN services s ON s.id = a.service_id WHERE a.company_id = 1 AND a.starts_at < $1"
-    " AND a.ends_at > $2 AND a.status = ANY($4::varchar[]) AND a.deleted_at IS NULL"
-    " AND a.staff_key = $3"
+    " AND a.starts_at > $2 - interval '1 day' AND a.ends_at > $2"
+    " AND a.status = ANY($4::varchar[]) AND a.deleted_at IS NULL AND a.staff_key = $3"
 )
 BUSY_ALL = (
     "SELECT a.staff_key, a.starts_at, a.ends_at, s.rules FROM appointments a"
     " JOIN services s ON s.id = a.service_id WHERE a.company_id = 1 AND a.starts_at < $1"
-    " AND a.ends_at > $2 AND a.status = ANY($3::varchar[]) AND a.deleted_at IS NULL"
+    " AND a.starts_at > $2 - interval '1 day' AND a.ends_at > $2"
+    " AND a.status = ANY($3::varchar[]) AND a.deleted_at IS NULL"
 )
 LOCK = "SELECT pg_advisory_xact_lock(hashtext($1), $2)"
 DECISION = (

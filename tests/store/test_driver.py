@@ -140,3 +140,30 @@ class TestTheSameErrors:
         async with driver.lane() as lane:
             [again] = await lane.rows(_BACKEND, {})
         assert again[0] != row[0]
+
+
+class TestSharedLane:
+    """``Driver.shared``: one task's lanes in the block are one connection, checked out once."""
+
+    async def test_one_task_shares_and_others_open_their_own(self, engine: AsyncEngine) -> None:
+        """Two lanes of the task read on one backend; a task started meanwhile reads on another
+        at the same time; after the block every connection is back in the pool."""
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's lanes are transactions of their own; nothing is shared")
+        driver = _driver(engine)
+        pool = engine.sync_engine.pool
+
+        async def backend() -> int:
+            async with driver.lane() as lane:
+                [row] = await lane.rows(_BACKEND, {})
+                await asyncio.sleep(0.05)  # the other task reads meanwhile
+                return int(row[0])
+
+        async with driver.shared():
+            first = await backend()
+            other = asyncio.create_task(backend())
+            second = await backend()
+            third = await other
+            assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert first == second != third
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]

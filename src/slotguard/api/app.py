@@ -65,7 +65,8 @@ def create_app(
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
-    app.router.routes.append(retell.FunctionRoute())  # the busiest route, below FastAPI's layer
+    # The busiest route, below FastAPI's layer, and first: the router tries routes in order.
+    app.router.routes.insert(0, retell.FunctionRoute())
     app.include_router(retell.router)
     app.include_router(calcom.router)
     app.include_router(admin.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -64,14 +65,22 @@ class Wish:
 async def collect_appointment_data(ctx: Context, call: CallRef, args: CollectArgs) -> Reply:
     """Tell the agent at once about an existing appointment, a refusal, or a taken slot."""
     wish = await _understood(ctx, call, args)
-    checked = await _first_look(ctx, call, args, wish)
-    if checked is None:
-        checked = await usecase.decide(ctx, call, FUNCTION, args, partial(_checks, wish=wish))
-    if checked.status is not Status.OK:
-        return checked
     # Availability is read afresh on every ask, never replayed: a start free a minute ago
     # may be taken now.
+    async with _one_connection(ctx, wish.company):
+        clear = await _first_look(ctx, call, args, wish)
+        if clear is not None:
+            return await _with_availability(ctx, wish, clear)
+    checked = await usecase.decide(ctx, call, FUNCTION, args, partial(_checks, wish=wish))
+    if checked.status is not Status.OK:
+        return checked
     return await _with_availability(ctx, wish, checked)
+
+
+def _one_connection(ctx: Context, company: Company) -> AbstractAsyncContextManager[None]:
+    """A clear ask's reads on one connection when the calendar is the local one (read through
+    the same driver); no connection waits idle while Cal.com is asked over HTTP."""
+    return ctx.driver.shared() if company.calendar == "local" else nullcontext()
 
 
 async def _understood(ctx: Context, call: CallRef, args: CollectArgs) -> Wish:

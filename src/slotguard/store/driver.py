@@ -15,9 +15,11 @@ an ordinary session (the embedded default has no such overhead worth the code).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -141,6 +143,19 @@ class _Mapped:
         return self._row._mapping[key]
 
 
+@dataclass
+class _Shared:
+    """The lane a block of one task shares (``Driver.shared``), opened on first use."""
+
+    driver: Driver
+    task: asyncio.Task[Any] | None
+    stack: AsyncExitStack
+    lane: Lane | None = None
+
+
+_SHARED: ContextVar[_Shared | None] = ContextVar("slotguard_shared_lane", default=None)
+
+
 class Driver:
     """Lanes on PostgreSQL's driver, or ordinary sessions on SQLite."""
 
@@ -151,7 +166,34 @@ class Driver:
 
     @asynccontextmanager
     async def lane(self) -> AsyncIterator[Lane]:
-        """A lane for a few statements, each committing on its own."""
+        """A lane for a few statements, each committing on its own (the shared one inside
+        :meth:`shared`)."""
+        shared = _SHARED.get()
+        if shared is not None and shared.driver is self and shared.task is asyncio.current_task():
+            if shared.lane is None:
+                shared.lane = await shared.stack.enter_async_context(self._own())
+            yield shared.lane
+            return
+        async with self._own() as lane:
+            yield lane
+
+    @asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        """Every lane this task opens in the block is one connection, checked out once (on
+        PostgreSQL; SQLite's lanes are transactions and stay their own). Other tasks started
+        in the block open their own."""
+        if not self._native:
+            yield
+            return
+        async with AsyncExitStack() as stack:
+            token = _SHARED.set(_Shared(self, asyncio.current_task(), stack))
+            try:
+                yield
+            finally:
+                _SHARED.reset(token)
+
+    @asynccontextmanager
+    async def _own(self) -> AsyncIterator[Lane]:
         if not self._native:
             async with self._sessions() as session, session.begin():
                 yield SessionLane(session)
@@ -173,13 +215,18 @@ def _compile(engine: AsyncEngine, statement: ClauseElement, params: Mapping[str,
     List parameters (``IN`` with ``expanding=True``) become one placeholder per item, so a
     statement is compiled again for each number of items it is given (one or two, here).
     """
-    lists = tuple(sorted((k, len(v)) for k, v in params.items() if isinstance(v, (list, tuple))))
-    names = tuple(sorted(params))
-    key = (engine.dialect.name, id(statement), names, tuple(n for _k, n in lists))
+    # The names in the caller's order: one call site always gives them in the same order.
+    key = (
+        engine.dialect.name,
+        id(statement),
+        tuple(params),
+        tuple(len(v) for v in params.values() if isinstance(v, (list, tuple))),
+    )
     found = _CACHE.get(key)
     if found is not None:
         return found
-    lengths = dict(lists)
+    names = tuple(sorted(params))
+    lengths = {k: len(v) for k, v in params.items() if isinstance(v, (list, tuple))}
     compiled = cast(
         SQLCompiler,  # an INSERT's columns are the values given
         statement.compile(dialect=engine.dialect, column_keys=list(names)),
