@@ -1,4 +1,4 @@
-"""The floor's stack doing only the database round trips of one collect_appointment_data call.
+"""The floor's stack doing only the database round trips of one function call of slotguard.
 
 Served by ``bench/ceiling/run.sh`` beside ``../shared/perf/floor.py``, in the floor's virtualenv
 (FastAPI, pydantic, uvicorn with uvloop and httptools, raw asyncpg), on a migrated slotguard
@@ -18,9 +18,9 @@ Python service could reach with that sequence of statements: an upper bound, not
   phases: the claim; identify (call row, household, a new person, the link) in a transaction;
   the calendar read; reserve (customer lock, Layers 1+2, the decision, the pending row); the
   local calendar's booking (calendar lock, busy read, confirm); settle (booked, call linked);
-  the stored reply. 24 round trips, 5 commits.
+  the stored reply. 24 round trips, 6 commits.
 - ``booking_one``: the same statements in one transaction (what a local calendar, which needs
-  no network call between reserve and settle, would allow). 16 round trips, 1 commit.
+  no network call between reserve and settle, would allow). 17 round trips, 1 commit.
 """
 
 from __future__ import annotations
@@ -92,13 +92,13 @@ STORE = (
 BUSY_OF = (
     "SELECT a.starts_at, a.ends_at, s.rules FROM appointments a"
     " JOIN services s ON s.id = a.service_id WHERE a.company_id = 1 AND a.starts_at < $1"
-    " AND a.starts_at > $2 - interval '1 day' AND a.ends_at > $2"
+    " AND a.starts_at > $2::timestamptz - interval '1 day' AND a.ends_at > $2"
     " AND a.status = ANY($4::varchar[]) AND a.deleted_at IS NULL AND a.staff_key = $3"
 )
 BUSY_ALL = (
     "SELECT a.staff_key, a.starts_at, a.ends_at, s.rules FROM appointments a"
     " JOIN services s ON s.id = a.service_id WHERE a.company_id = 1 AND a.starts_at < $1"
-    " AND a.starts_at > $2 - interval '1 day' AND a.ends_at > $2"
+    " AND a.starts_at > $2::timestamptz - interval '1 day' AND a.ends_at > $2"
     " AND a.status = ANY($3::varchar[]) AND a.deleted_at IS NULL"
 )
 LOCK = "SELECT pg_advisory_xact_lock(hashtext($1), $2)"

@@ -20,7 +20,8 @@ trap cleanup EXIT
 pg -c "create database $db_fl"
 pg $db_fl -c "create table floor_appts(id bigserial primary key, customer text, starts_at timestamptz); create index on floor_appts(customer, starts_at); insert into floor_appts(customer, starts_at) select '+49151' || lpad((g % 100000)::text, 7, '0'), now() + (g % 5000) * interval '1 hour' from generate_series(1,200000) g; create table floor_calls(id bigserial primary key, call_id text unique, fn text); analyze;"
 (cd "$shared" && FLOOR_DSN=$(dsn $db_fl) setsid sh -c 'echo $$ >"$0"; exec "$1/bin/uvicorn" floor:app --port 18112 --workers 2 --log-level warning --http httptools --loop uvloop' "$tmp/floor.pid" "$fv" >"$tmp/floor.log" 2>&1 &)
-rate() { wrk -t1 -c16 -d10s -s "$shared/post.lua" "http://127.0.0.1:$1" 2>&1 | awk '/Requests\/sec/{r=$2} /Non-2xx/{r="errors"} END{print r}'; }
+# wrk prints "Non-2xx" before "Requests/sec": a run with any error answer is reported as errors.
+rate() { wrk -t1 -c16 -d10s -s "$shared/post.lua" "http://127.0.0.1:$1" 2>&1 | awk '/Requests\/sec/{r=$2} /Non-2xx/{e=1} END{print e ? "errors" : r}'; }
 for shape in ${CEILING_SHAPE:-recording reading reading_known booking booking_one}; do
   pg -c "drop database if exists $db_c"; pg -c "create database $db_c"
   SLOTGUARD_DATABASE_URL=$(dsn $db_c) .venv/bin/slotguard migrate >/dev/null 2>&1
