@@ -27,8 +27,13 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[LogLines]:
     try:
         yield read
     finally:
-        structlog.reset_defaults()
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if h.get_name() == "slotguard"]:
-            root.removeHandler(handler)
-        root.setLevel(logging.WARNING)
+        reset_logging()
+
+
+def reset_logging() -> None:
+    """Undo ``configure_logging``: structlog's defaults, no slotguard handler, root at WARNING."""
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == "slotguard"]:
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)

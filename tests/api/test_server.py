@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import socket
 import threading
 import time
@@ -12,13 +11,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import structlog
 import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from slotguard.api.app import app_from_environment
 from slotguard.api.server import NoDelayHttpToolsProtocol
+from tests.logs import reset_logging
 
 
 async def _hello(scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,8 +100,4 @@ def test_a_worker_keeps_what_it_built_out_of_the_collector(
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()  # this test process keeps collecting as before
-        structlog.reset_defaults()  # and logs as before the factory configured it
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if h.get_name() == "slotguard"]:
-            root.removeHandler(handler)
-        root.setLevel(logging.WARNING)
+        reset_logging()  # and logs as before the factory configured it
