@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -359,13 +360,18 @@ class TestParallel:
 class TestCollectAgreesWithBook:
     """What collect says of a time is what the booking right after it finds."""
 
-    async def test_every_quarter_hour_of_a_filling_morning(self, phone: Phone) -> None:
+    async def test_every_quarter_hour_of_a_filling_morning(
+        self, phone: Phone, engine: AsyncEngine
+    ) -> None:
         """Thursday 9:00–11:45, a new caller each quarter hour asks, then books (every third
         one colouring, which only Anna does and which keeps her 30 minutes longer): "frei"
-        exactly when the booking succeeds, with the person collect named."""
+        exactly when the booking succeeds, with the person collect named; the caller hears the
+        time and the person, and the calendar holds exactly the bookings announced."""
         outcomes = []
         for n in range(12):
-            hhmm = f"{9 + n // 4:02d}:{15 * (n % 4):02d}"
+            hour, minute = 9 + n // 4, 15 * (n % 4)
+            hhmm = f"{hour:02d}:{minute:02d}"
+            said = f"um {hour} Uhr" if minute == 0 else f"um {hour}:{minute:02d} Uhr"
             service = "Färben" if n % 3 == 0 else "Herrenhaarschnitt"
             ask = _book(f"Kunde {n}", THURSDAY, hhmm, service=service)
             caller, call_id = f"+49151000200{n:02d}", f"call_q{n}"
@@ -375,8 +381,12 @@ class TestCollectAgreesWithBook:
             assert free == (booked["status"] == "booked"), (hhmm, service, asked, booked)
             if free:
                 assert asked["staff"] == booked["staff"], (hhmm, asked, booked)
+                assert f"{said} bei {asked['staff']} ist frei" in asked["message"], asked
+                assert "gebucht" in booked["message"] and said in booked["message"], booked
+                assert f"{service} bei {booked['staff']}" in booked["message"], booked
             else:
                 assert asked["status"] == "unavailable", (hhmm, asked)
+                assert f"{said} ist leider schon vergeben" in asked["message"], asked
             outcomes.append((hhmm, booked["status"], booked.get("staff")))
         assert outcomes[:5] == [
             ("09:00", "booked", "Anna"),  # colouring until 10:30, Anna then free at 11:00
@@ -386,3 +396,9 @@ class TestCollectAgreesWithBook:
             ("10:00", "booked", "Jonas"),
         ], outcomes
         assert {status for _, status, _ in outcomes} == {"booked", "unavailable"}
+        berlin = ZoneInfo("Europe/Berlin")
+        held = [
+            (f"{r.starts_at.astimezone(berlin):%H:%M}", r.status, (r.staff_key or "").title())
+            for r in await _rows(engine)
+        ]
+        assert held == [o for o in outcomes if o[1] == "booked"], held
